@@ -1,0 +1,223 @@
+// End-to-end tests of the llmrca binary: exit codes, stdout formats and one-line errors, on the
+// fixture dataset testdata/parity and on bad inputs written to a temporary directory.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+const std::string kParity = std::string(LLMRCA_TESTDATA_DIR) + "/parity";
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tmp_ = fs::temp_directory_path() /
+           fmt::format("llmrca_cli_test_{}_{}", ::getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(tmp_);
+    fs::create_directories(tmp_);
+  }
+  void TearDown() override { fs::remove_all(tmp_); }
+
+  struct Run {
+    int code = -1;
+    std::string out;
+    std::string err;
+  };
+
+  // Runs `llmrca <args>` through the shell; args are trusted test strings.
+  Run Llmrca(const std::string& args) {
+    const fs::path out = tmp_ / "stdout", err = tmp_ / "stderr";
+    const std::string cmd =
+        fmt::format("'{}' {} >'{}' 2>'{}'", LLMRCA_BINARY, args, out.string(), err.string());
+    const int status = std::system(cmd.c_str());
+    Run r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = Slurp(out);
+    r.err = Slurp(err);
+    return r;
+  }
+
+  static std::string Slurp(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  void Write(const fs::path& p, const std::string& text) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+  }
+
+  static int Lines(const std::string& s) {
+    return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+  }
+
+  fs::path tmp_;
+};
+
+TEST_F(CliTest, HelpAndVersionSucceed) {
+  Run help = Llmrca("--help");
+  EXPECT_EQ(help.code, 0);
+  EXPECT_THAT(help.out, HasSubstr("eval"));
+  Run sub = Llmrca("eval --help");
+  EXPECT_EQ(sub.code, 0);
+  EXPECT_THAT(sub.out, HasSubstr("drop-latency-50"));  // the preprocessing steps are documented
+  Run version = Llmrca("version");
+  EXPECT_EQ(version.code, 0);
+  EXPECT_THAT(version.out, HasSubstr("llmrca 0."));
+  EXPECT_THAT(version.out, HasSubstr("4 methods"));
+}
+
+TEST_F(CliTest, UsageErrorsExitWithTwo) {
+  EXPECT_EQ(Llmrca("").code, 2);              // no subcommand
+  EXPECT_EQ(Llmrca("frobnicate").code, 2);    // unknown subcommand
+  EXPECT_EQ(Llmrca("rca --method baro").code, 2);  // --case missing
+  Run typo = Llmrca("rca --case " + kParity + "/ray-head_cpu/1 --method barro");
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_THAT(typo.err, HasSubstr("did you mean 'baro'?"));
+  EXPECT_EQ(Lines(typo.err), 1);
+  Run param = Llmrca("rca --case " + kParity + "/ray-head_cpu/1 --method baro --param directon=up");
+  EXPECT_EQ(param.code, 2);
+  EXPECT_THAT(param.err, HasSubstr("did you mean 'direction'?"));
+  Run step = Llmrca("eval --dataset " + kParity + " --methods baro --skip fil");
+  EXPECT_EQ(step.code, 2);
+  EXPECT_THAT(step.err, HasSubstr("did you mean 'fill'?"));
+}
+
+TEST_F(CliTest, MethodsListsEveryMethod) {
+  Run r = Llmrca("methods");
+  ASSERT_EQ(r.code, 0);
+  for (const char* name : {"baro", "dummy", "e_diagnosis", "nsigma"}) {
+    EXPECT_THAT(r.out, HasSubstr(name));
+  }
+  Run json = Llmrca("methods --format json");
+  ASSERT_EQ(json.code, 0);
+  nlohmann::json doc = nlohmann::json::parse(json.out);
+  ASSERT_EQ(doc.size(), 4u);
+  EXPECT_EQ(doc[0]["name"], "baro");
+  EXPECT_EQ(doc[0]["params"][1]["name"], "direction");
+}
+
+TEST_F(CliTest, DocsMethodsMdIsUpToDate) {
+  // docs/methods.md is generated from the declared ParamSpecs; regenerate it when they change:
+  //   build/llmrca methods --format markdown > docs/methods.md
+  Run r = Llmrca("methods --format markdown");
+  ASSERT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, Slurp(fs::path(LLMRCA_TESTDATA_DIR).parent_path() / "docs" / "methods.md"));
+}
+
+TEST_F(CliTest, RcaPrintsTheRankingAsJson) {
+  Run r = Llmrca("rca --case " + kParity + "/ray-head_cpu/1 --method baro --format json --top 3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["method"], "baro");
+  EXPECT_EQ(doc["case"], "ray-head_cpu/1");
+  ASSERT_EQ(doc["ranking"].size(), 3u);
+  // The reference ranking of this case (testdata/parity/ray-head_cpu/1/reference.json) starts
+  // ray-head_ctn_cpu, ray-head_latency, nginx-proxy_latency.
+  EXPECT_EQ(doc["ranking"][0]["service"], "ray-head");
+  EXPECT_EQ(doc["ranking"][0]["indicator"], "ctn_cpu");
+  EXPECT_EQ(doc["ranking"][2]["service"], "nginx-proxy");
+  Run table = Llmrca("rca --case " + kParity + "/ray-head_cpu/1 --method nsigma");
+  ASSERT_EQ(table.code, 0);
+  EXPECT_EQ(Lines(table.out), 21);  // header + 20 candidates
+}
+
+TEST_F(CliTest, BadInputsGiveOneLineErrorsNamingTheFile) {
+  Run missing = Llmrca("rca --case /nonexistent/case --method baro");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("/nonexistent/case"));
+  EXPECT_EQ(Lines(missing.err), 1);
+
+  Write(tmp_ / "ragged" / "data.csv", "time,a_x,b_x\n0,1,2\n5,1\n");
+  Write(tmp_ / "ragged" / "inject_time.txt", "5\n");
+  Run ragged = Llmrca("rca --case " + (tmp_ / "ragged").string() + " --method baro");
+  EXPECT_EQ(ragged.code, 1);
+  EXPECT_THAT(ragged.err, HasSubstr("data.csv:3: column 3 ('b_x'): ragged row"));
+  EXPECT_EQ(Lines(ragged.err), 1);
+
+  Write(tmp_ / "text" / "data.csv", "time,a_x\n0,1\n5,high\n");
+  Write(tmp_ / "text" / "inject_time.txt", "5\n");
+  Run text = Llmrca("rca --case " + (tmp_ / "text").string() + " --method baro");
+  EXPECT_EQ(text.code, 1);
+  EXPECT_THAT(text.err, HasSubstr("data.csv:3: column 2 ('a_x'): non-numeric cell 'high'"));
+
+  Write(tmp_ / "notime" / "data.csv", "t,a_x\n0,1\n");
+  Write(tmp_ / "notime" / "inject_time.txt", "5\n");
+  EXPECT_THAT(Llmrca("rca --case " + (tmp_ / "notime").string() + " --method baro").err,
+              HasSubstr("no 'time' column"));
+
+  Write(tmp_ / "badinject" / "data.csv", "time,a_x\n0,1\n5,2\n");
+  Write(tmp_ / "badinject" / "inject_time.txt", "soon\n");
+  Run inject = Llmrca("rca --case " + (tmp_ / "badinject").string() + " --method baro");
+  EXPECT_EQ(inject.code, 1);
+  EXPECT_THAT(inject.err, HasSubstr("inject_time.txt:1:1: inject time 'soon' is not a number"));
+
+  Write(tmp_ / "after" / "data.csv", "time,a_x\n0,1\n5,2\n");
+  Write(tmp_ / "after" / "inject_time.txt", "100\n");
+  Run after = Llmrca("rca --case " + (tmp_ / "after").string() + " --method baro");
+  EXPECT_EQ(after.code, 1);
+  EXPECT_THAT(after.err, HasSubstr("no row at or after the inject time"));
+}
+
+TEST_F(CliTest, EvalAllMethodsOnTheFixtureDataset) {
+  const fs::path out = tmp_ / "out";
+  Run r = Llmrca("eval --dataset " + kParity + " --methods all --format csv --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  // baro ranks the root-cause service first in all six parity cases (see reference.json files).
+  EXPECT_THAT(r.out, HasSubstr("\nbaro,service,overall,6,0,1,1,1,1,1,1,"));
+  EXPECT_THAT(r.out, HasSubstr("\nnsigma,service,overall,6,0,1,1,1,1,1,1,"));
+  // A random order of 5 services: chance AC@1 = 1/5, AC@3 = 3/5.
+  EXPECT_THAT(r.out, HasSubstr("\n(random),service,overall,6,0,0.2,0.4,0.6,0.8,1,0.6,"));
+  EXPECT_TRUE(fs::exists(out / "report.csv"));
+  EXPECT_EQ(Slurp(out / "report.csv"), r.out);
+  nlohmann::json summary = nlohmann::json::parse(Slurp(out / "summary.json"));
+  EXPECT_EQ(summary["cases"], 6);
+  nlohmann::json one = nlohmann::json::parse(Slurp(out / "cases" / "baro" / "ray-head_cpu" / "1.json"));
+  EXPECT_EQ(one["ranking"][0]["indicator"], "ctn_cpu");
+  EXPECT_EQ(one["ranking"].size(), 20u);
+}
+
+TEST_F(CliTest, EvalTableAndParallelJobsAgree) {
+  Run table = Llmrca("eval --dataset " + kParity + " --methods dummy,baro --no-progress");
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("Service level"));
+  EXPECT_THAT(table.out, HasSubstr("(random)"));
+  Run one = Llmrca("eval --dataset " + kParity + " --methods dummy,baro --format json");
+  Run two = Llmrca("eval --dataset " + kParity + " --methods dummy,baro --format json --jobs 2");
+  ASSERT_EQ(one.code, 0);
+  ASSERT_EQ(two.code, 0);
+  nlohmann::json a = nlohmann::json::parse(one.out), b = nlohmann::json::parse(two.out);
+  ASSERT_EQ(a["rows"].size(), b["rows"].size());
+  for (size_t i = 0; i < a["rows"].size(); ++i) {
+    EXPECT_EQ(a["rows"][i]["avg5"], b["rows"][i]["avg5"]) << a["rows"][i]["method"];
+  }
+}
+
+TEST_F(CliTest, EvalGoesOnPastABrokenCase) {
+  const fs::path ds = tmp_ / "ds";
+  fs::create_directories(ds / "ray-head_cpu");
+  fs::copy(kParity + "/ray-head_cpu", ds / "ray-head_cpu", fs::copy_options::recursive);
+  Write(ds / "ray-head_delay" / "1" / "data.csv", "time,ray-head_latency\n0,1\n5,2,3\n");
+  Write(ds / "ray-head_delay" / "1" / "inject_time.txt", "5\n");
+  Run r = Llmrca("eval --dataset " + ds.string() + " --methods baro --format csv");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\nbaro,service,overall,2,1,0.5,"));  // 1 hit, 1 failure
+  EXPECT_THAT(r.err, HasSubstr("ragged row"));
+}
+
+}  // namespace

@@ -1,0 +1,21 @@
+// The table of every subcommand, in the order `llmrca --help` lists them.
+#include "cli/command.h"
+#include "cli/eval_command.h"
+#include "cli/methods_command.h"
+#include "cli/rca_command.h"
+#include "cli/version_command.h"
+
+namespace llmrca::cli {
+
+namespace {
+constexpr Command kCommands[] = {
+    {"rca", AddRcaCommand},
+    {"eval", AddEvalCommand},
+    {"methods", AddMethodsCommand},
+    {"version", AddVersionCommand},
+};
+}  // namespace
+
+std::span<const Command> Commands() { return kCommands; }
+
+}  // namespace llmrca::cli
