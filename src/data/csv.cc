@@ -32,24 +32,34 @@ struct Cursor {
   int64_t line;
 };
 
+// Consumes a quoted cell whose opening quote is at c.p, through its closing quote; a doubled
+// quote inside stands for one. The unescaped body goes to `body` when given; line breaks inside
+// are counted. Returns false when the text ends before the closing quote.
+bool ConsumeQuoted(Cursor& c, std::string* body) {
+  ++c.p;
+  while (c.p < c.end) {
+    if (*c.p == '"') {
+      if (c.p + 1 < c.end && c.p[1] == '"') {
+        if (body != nullptr) *body += '"';
+        c.p += 2;
+        continue;
+      }
+      ++c.p;
+      return true;
+    }
+    if (*c.p == '\n') ++c.line;
+    if (body != nullptr) *body += *c.p;
+    ++c.p;
+  }
+  return false;
+}
+
 // Reads one header cell (quoted or not) starting at c.p; leaves c.p on the delimiter.
 std::string ReadHeaderCell(Cursor& c) {
   std::string cell;
   while (c.p < c.end && (*c.p == ' ' || *c.p == '\t')) ++c.p;
   if (c.p < c.end && *c.p == '"') {
-    ++c.p;
-    while (c.p < c.end) {
-      if (*c.p == '"') {
-        if (c.p + 1 < c.end && c.p[1] == '"') {
-          cell += '"';
-          c.p += 2;
-          continue;
-        }
-        ++c.p;
-        break;
-      }
-      cell += *c.p++;
-    }
+    ConsumeQuoted(c, &cell);
     while (c.p < c.end && *c.p != ',' && !IsLineEnd(*c.p)) ++c.p;
     return cell;
   }
@@ -68,21 +78,7 @@ void SkipLineEnd(Cursor& c) {
 // Skips a cell without parsing it; leaves c.p on the delimiter or line end.
 void SkipCell(Cursor& c) {
   while (c.p < c.end && (*c.p == ' ' || *c.p == '\t')) ++c.p;
-  if (c.p < c.end && *c.p == '"') {
-    ++c.p;
-    while (c.p < c.end) {
-      if (*c.p == '"') {
-        if (c.p + 1 < c.end && c.p[1] == '"') {
-          c.p += 2;
-          continue;
-        }
-        ++c.p;
-        break;
-      }
-      if (*c.p == '\n') ++c.line;  // a quoted line break inside a skipped text cell
-      ++c.p;
-    }
-  }
+  if (c.p < c.end && *c.p == '"') ConsumeQuoted(c, nullptr);
   while (c.p < c.end && *c.p != ',' && !IsLineEnd(*c.p)) ++c.p;
 }
 
@@ -170,11 +166,9 @@ class Parser {
 Status Parser::ParseCell(Cursor& c, size_t field, double& out) {
   while (c.p < c.end && (*c.p == ' ' || *c.p == '\t')) ++c.p;
   if (c.p < c.end && *c.p == '"') {
-    ++c.p;
     std::string body;
-    while (c.p < c.end && *c.p != '"') body += *c.p++;
-    if (c.p == c.end) return CellError(c.line, field, "unterminated quoted cell");
-    ++c.p;
+    const int64_t line = c.line;
+    if (!ConsumeQuoted(c, &body)) return CellError(line, field, "unterminated quoted cell");
     while (c.p < c.end && (*c.p == ' ' || *c.p == '\t')) ++c.p;
     // Anything else before the delimiter would be taken for one by the caller.
     if (c.p < c.end && *c.p != ',' && !IsLineEnd(*c.p)) {

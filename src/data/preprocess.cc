@@ -106,19 +106,21 @@ Status RenameLatency90(Frame& frame) {
   return Status::Ok();
 }
 
+bool VariesFromFirst(std::span<const double> x) {
+  for (double v : x) {
+    if (!(v == x[0])) return true;
+  }
+  return false;
+}
+
+double RcaevalUnitDivisor(std::string_view column) {
+  return EndsWith(column, "_mem") ? 1e6 : 1.0;
+}
+
 Frame DropConstantColumns(const Frame& frame) {
   std::vector<Eigen::Index> keep;
   for (Eigen::Index j = 0; j < frame.NumCols(); ++j) {
-    std::span<const double> col = frame.Column(j);
-    // RCAEval keeps a column when some row differs from row 0; NaN differs from everything.
-    bool varies = false;
-    for (double v : col) {
-      if (!(v == col[0])) {
-        varies = true;
-        break;
-      }
-    }
-    if (varies) keep.push_back(j);
+    if (VariesFromFirst(frame.Column(j))) keep.push_back(j);
   }
   if (static_cast<Eigen::Index>(keep.size()) == frame.NumCols()) return frame;
   return frame.SelectColumns(keep);

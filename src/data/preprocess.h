@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,14 @@ void FillMissing(Frame& frame);
 Frame CutWindow(const Frame& frame, double inject_time, int64_t rows_per_side);
 Status RenameLatency90(Frame& frame);
 Frame DropConstantColumns(const Frame& frame);
+
+// RCAEval's constant rule (drop_constant): true when some value differs from the first; NaN
+// differs from everything, so a series starting with NaN always varies.
+bool VariesFromFirst(std::span<const double> x);
+
+// RCAEval's convert_mem_mb: columns whose name ends in `_mem` are divided by 1e6 (bytes to MB);
+// returns that divisor, or 1 for other columns.
+double RcaevalUnitDivisor(std::string_view column);
 
 // Index of the first row whose time is >= inject_time (NumRows() if none); rows are sorted.
 Eigen::Index FirstRowAtOrAfter(const Frame& frame, double inject_time);

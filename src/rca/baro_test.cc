@@ -13,31 +13,16 @@ namespace {
 
 using testing::MakeCase;
 
-std::vector<std::string> Names(const Ranking& r) {
-  std::vector<std::string> out;
-  for (const RankedCause& c : r) out.push_back(c.Name());
-  return out;
-}
+std::vector<std::string> Names(const Ranking& r) { return testing::RankingNames(r); }
 
 Ranking RankWith(const data::Case& c, const ParamMap& params) {
-  Result<std::unique_ptr<Method>> m = CreateBaro(params);
-  EXPECT_TRUE(m.ok()) << m.status().message();
-  Result<Ranking> r = (*m)->Rank(c, RunContext{});
-  EXPECT_TRUE(r.ok()) << r.status().message();
-  return r.ok() ? *r : Ranking{};
+  return testing::RankOrFail(CreateBaro, c, params);
 }
 
-// Rows at t = 0..6; inject at t = 5: normal rows t = 0..4, anomalous t = 5, 6.
-data::Case HandCase() {
-  return MakeCase({0, 1, 2, 3, 4, 5, 6}, {"a_x", "b_x", "c_x", "d_x"},
-                  {
-                      {1, 2, 3, 4, 5, 7, 3},      // median 3, Q25 2, Q75 4: IQR 2
-                      {10, 10, 10, 10, 12, 11, 9},  // median 10, Q25 = Q75 = 10: IQR 0 -> 1
-                      {0, 1, 2, 3, 4, -10, 2},    // median 2, IQR 2
-                      {5, 5, 5, 5, 5, 5, 9},      // constant before: median 5, IQR 0 -> 1
-                  },
-                  5);
-}
+// Normal rows t = 0..4, anomalous t = 5, 6 (testing::DeviationHandCase):
+//   a: 1 2 3 4 5 | 7 3     b: 10 10 10 10 12 | 11 9
+//   c: 0 1 2 3 4 | -10 2   d: 5 5 5 5 5 | 5 9
+data::Case HandCase() { return testing::DeviationHandCase(); }
 
 TEST(BaroTest, ScoresHandComputedCase) {
   // numpy linear quantiles of n = 5 sorted values sit on order statistics: index q*(n-1).

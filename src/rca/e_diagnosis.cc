@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "base/random.h"
+#include "data/preprocess.h"
 #include "rca/params.h"
 #include "rca/ranking.h"
 #include "stats/descriptive.h"
@@ -45,14 +46,6 @@ double SquaredCorrelation(std::span<const double> a, std::span<const double> b, 
   return cov * cov / (va * vb);
 }
 
-// RCAEval's drop_constant on one part.
-bool VariesFromFirst(std::span<const double> x) {
-  for (double v : x) {
-    if (!(v == x[0])) return true;
-  }
-  return false;
-}
-
 class EDiagnosis final : public Method {
  public:
   explicit EDiagnosis(Options options) : options_(options) {}
@@ -73,8 +66,8 @@ class EDiagnosis final : public Method {
     for (Eigen::Index j = 0; j < f.NumCols(); ++j) {
       if (options_.rcaeval_compat) {
         std::span<const double> col = f.Column(j);
-        if (!VariesFromFirst(col.first(static_cast<size_t>(split))) ||
-            !VariesFromFirst(col.subspan(static_cast<size_t>(split)))) {
+        if (!data::VariesFromFirst(col.first(static_cast<size_t>(split))) ||
+            !data::VariesFromFirst(col.subspan(static_cast<size_t>(split)))) {
           continue;
         }
       }
@@ -85,9 +78,7 @@ class EDiagnosis final : public Method {
     Eigen::MatrixXd b(m, static_cast<Eigen::Index>(cols.size()));
     for (size_t k = 0; k < cols.size(); ++k) {
       std::span<const double> col = f.Column(cols[k]);
-      const std::string& name = f.Name(cols[k]);
-      const double unit =
-          name.size() >= 4 && name.compare(name.size() - 4, 4, "_mem") == 0 ? 1e6 : 1.0;
+      const double unit = data::RcaevalUnitDivisor(f.Name(cols[k]));
       for (Eigen::Index r = 0; r < m; ++r) {
         a(r, static_cast<Eigen::Index>(k)) = col[normal_begin + static_cast<size_t>(r)] / unit;
         b(r, static_cast<Eigen::Index>(k)) = col[anomalous_begin + static_cast<size_t>(r)] / unit;

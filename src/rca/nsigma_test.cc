@@ -12,31 +12,16 @@ namespace {
 
 using testing::MakeCase;
 
-std::vector<std::string> Names(const Ranking& r) {
-  std::vector<std::string> out;
-  for (const RankedCause& c : r) out.push_back(c.Name());
-  return out;
-}
+std::vector<std::string> Names(const Ranking& r) { return testing::RankingNames(r); }
 
 Ranking RankWith(const data::Case& c, const ParamMap& params) {
-  Result<std::unique_ptr<Method>> m = CreateNsigma(params);
-  EXPECT_TRUE(m.ok()) << m.status().message();
-  Result<Ranking> r = (*m)->Rank(c, RunContext{});
-  EXPECT_TRUE(r.ok()) << r.status().message();
-  return r.ok() ? *r : Ranking{};
+  return testing::RankOrFail(CreateNsigma, c, params);
 }
 
-// Normal rows t = 0..4, anomalous t = 5, 6.
-data::Case HandCase() {
-  return MakeCase({0, 1, 2, 3, 4, 5, 6}, {"a_x", "b_x", "c_x", "d_x"},
-                  {
-                      {1, 2, 3, 4, 5, 7, 3},
-                      {10, 10, 10, 10, 12, 11, 9},
-                      {0, 1, 2, 3, 4, -10, 2},
-                      {5, 5, 5, 5, 5, 5, 9},
-                  },
-                  5);
-}
+// Normal rows t = 0..4, anomalous t = 5, 6 (testing::DeviationHandCase):
+//   a: 1 2 3 4 5 | 7 3     b: 10 10 10 10 12 | 11 9
+//   c: 0 1 2 3 4 | -10 2   d: 5 5 5 5 5 | 5 9
+data::Case HandCase() { return testing::DeviationHandCase(); }
 
 TEST(NsigmaTest, ScoresHandComputedCase) {
   // a: mean 3, population var (4+1+0+1+4)/5 = 2 -> z = (7-3)/sqrt(2) = 2*sqrt(2).

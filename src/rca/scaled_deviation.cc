@@ -4,24 +4,13 @@
 #include <limits>
 #include <vector>
 
+#include "data/preprocess.h"
 #include "rca/params.h"
 #include "rca/ranking.h"
 #include "stats/descriptive.h"
 
 namespace llmrca::rca {
 namespace {
-
-// RCAEval's drop_constant on one part: a column is kept when some row differs from its first.
-bool VariesFromFirst(std::span<const double> x) {
-  for (double v : x) {
-    if (!(v == x[0])) return true;
-  }
-  return false;
-}
-
-bool EndsWithMem(const std::string& name) {
-  return name.size() >= 4 && name.compare(name.size() - 4, 4, "_mem") == 0;
-}
 
 class DeviationMethod final : public Method {
  public:
@@ -76,12 +65,14 @@ Result<Ranking> RankByDeviation(std::string_view method, const data::Case& c,
     std::span<const double> col = f.Column(j);
     std::span<const double> normal = col.first(n_normal);
     std::span<const double> anomalous = col.subspan(n_normal);
-    if (options.rcaeval_compat && !(VariesFromFirst(normal) && VariesFromFirst(anomalous))) {
+    if (options.rcaeval_compat &&
+        !(data::VariesFromFirst(normal) && data::VariesFromFirst(anomalous))) {
       continue;
     }
-    if (EndsWithMem(f.Name(j))) {
+    const double divisor = data::RcaevalUnitDivisor(f.Name(j));
+    if (divisor != 1.0) {
       scaled.assign(col.begin(), col.end());
-      for (double& v : scaled) v /= 1e6;
+      for (double& v : scaled) v /= divisor;
       normal = std::span<const double>(scaled).first(n_normal);
       anomalous = std::span<const double>(scaled).subspan(n_normal);
     }

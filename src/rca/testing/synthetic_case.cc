@@ -1,5 +1,7 @@
 #include "rca/testing/synthetic_case.h"
 
+#include <gtest/gtest.h>
+
 #include "base/check.h"
 #include "base/random.h"
 
@@ -54,6 +56,32 @@ data::Case MakeCase(std::vector<double> time, std::vector<std::string> names,
   c.inject_time = inject_time;
   c.metrics = data::Frame(std::move(time), std::move(names), std::move(values));
   return c;
+}
+
+std::vector<std::string> RankingNames(const Ranking& ranking) {
+  std::vector<std::string> out;
+  for (const RankedCause& r : ranking) out.push_back(r.Name());
+  return out;
+}
+
+Ranking RankOrFail(const MethodFactory& factory, const data::Case& c, const ParamMap& params) {
+  Result<std::unique_ptr<Method>> m = factory(params);
+  EXPECT_TRUE(m.ok()) << m.status().message();
+  if (!m.ok()) return {};
+  Result<Ranking> r = (*m)->Rank(c, RunContext{});
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return r.ok() ? *r : Ranking{};
+}
+
+data::Case DeviationHandCase() {
+  return MakeCase({0, 1, 2, 3, 4, 5, 6}, {"a_x", "b_x", "c_x", "d_x"},
+                  {
+                      {1, 2, 3, 4, 5, 7, 3},
+                      {10, 10, 10, 10, 12, 11, 9},
+                      {0, 1, 2, 3, 4, -10, 2},
+                      {5, 5, 5, 5, 5, 5, 9},
+                  },
+                  5);
 }
 
 }  // namespace llmrca::rca::testing

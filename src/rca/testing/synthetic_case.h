@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/case.h"
+#include "rca/method.h"
 
 namespace llmrca::rca::testing {
 
@@ -33,5 +34,17 @@ std::vector<std::string> StudyColumnNames();
 // A case built from literal columns: `time` and each column's values (all the same length).
 data::Case MakeCase(std::vector<double> time, std::vector<std::string> names,
                     const std::vector<std::vector<double>>& columns, double inject_time);
+
+// The names of a ranking, best first (`<service>_<indicator>`).
+std::vector<std::string> RankingNames(const Ranking& ranking);
+
+// Creates a method with `factory` and `params` and ranks `c` with the default RunContext; a
+// failure is reported through GoogleTest and gives an empty ranking.
+Ranking RankOrFail(const MethodFactory& factory, const data::Case& c, const ParamMap& params);
+
+// The hand-computed case shared by the baro and nsigma tests: rows t = 0..6, inject at t = 5
+// (normal t = 0..4, anomalous t = 5, 6); columns a_x, b_x, c_x, d_x (see those tests for the
+// arithmetic).
+data::Case DeviationHandCase();
 
 }  // namespace llmrca::rca::testing
