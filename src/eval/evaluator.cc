@@ -71,6 +71,15 @@ Result<std::vector<MethodSpec>> ParseMethodSpecs(std::string_view text,
     specs.push_back(std::move(spec));
   }
   if (specs.empty()) return Status::InvalidArgument("eval: no method given");
+  // A common parameter that no listed method declares is a typo, not something to ignore.
+  for (const auto& [key, value] : common) {
+    const bool used = std::any_of(specs.begin(), specs.end(),
+                                  [&](const MethodSpec& s) { return s.params.count(key) > 0; });
+    if (!used) {
+      return Status::InvalidArgument(
+          fmt::format("eval: --param '{}' is declared by none of the listed methods", key));
+    }
+  }
   return specs;
 }
 

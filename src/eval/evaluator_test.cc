@@ -139,6 +139,9 @@ TEST(ParseMethodSpecsTest, CommonParametersGoToMethodsThatDeclareThem) {
   EXPECT_EQ((*specs)[0].label, "dummy");
   EXPECT_EQ((*specs)[1].params.at("compat"), "rcaeval");
   EXPECT_EQ((*specs)[1].label, "nsigma:compat=rcaeval");
+  Status unused = ParseMethodSpecs("dummy,nsigma", Builtins(), {{"alpah", "0.1"}}).status();
+  EXPECT_TRUE(unused.IsInvalidArgument());
+  EXPECT_THAT(unused.message(), HasSubstr("'alpah' is declared by none"));
 }
 
 TEST(ParseMethodSpecsTest, RejectsBadLists) {
