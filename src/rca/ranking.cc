@@ -33,13 +33,6 @@ Result<Ranking> RankColumns(std::string_view method, const data::Frame& frame,
   return ranking;
 }
 
-Result<Ranking> RankAllColumns(std::string_view method, const data::Frame& frame,
-                               std::span<const double> scores) {
-  std::vector<Eigen::Index> cols(static_cast<size_t>(frame.NumCols()));
-  std::iota(cols.begin(), cols.end(), Eigen::Index{0});
-  return RankColumns(method, frame, cols, scores);
-}
-
 Result<Eigen::Index> SplitAtInjectTime(std::string_view method, const data::Case& c) {
   const Eigen::Index split = c.FirstAnomalousRow();
   const Eigen::Index n = c.metrics.NumRows();

@@ -17,9 +17,6 @@ namespace llmrca::rca {
 // naming the method and column when a score is NaN (a method must never emit one).
 Result<Ranking> RankColumns(std::string_view method, const data::Frame& frame,
                             std::span<const Eigen::Index> cols, std::span<const double> scores);
-// All columns of `frame`, in order.
-Result<Ranking> RankAllColumns(std::string_view method, const data::Frame& frame,
-                               std::span<const double> scores);
 
 // The split of a case into its normal rows [0, split) and anomalous rows [split, n): kDataError
 // naming the case when either part is empty.
