@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "eval/evaluator.h"
+#include "data/csv_writer.h"
 #include "eval/report.h"
 
 namespace llmrca::cli {
@@ -42,6 +43,9 @@ void AddEvalCommand(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--seed", options->seed, "Seed; each case gets a stream derived from it")
       ->default_val(0);
   cmd->add_flag("--no-progress", options->no_progress, "Never draw the progress bar");
+  cmd->add_flag("--skip-flagged", options->skip_flagged,
+                "Leave out cases whose case.json is flagged (llmrca sim measured no effect of "
+                "the fault); the report says how many");
   AddPreprocessFlags(*cmd, options->preprocess);
   cmd->callback([options, &ctx] { ctx.status = RunEval(*options, ctx); });
 }
@@ -56,14 +60,15 @@ Status RunEval(const EvalOptions& options, const CliContext& ctx) {
   run.jobs = static_cast<size_t>(options.jobs);
   run.seed = options.seed;
   run.progress = !options.no_progress;
+  run.skip_flagged = options.skip_flagged;
   if (!options.out_dir.empty()) run.out_dir = fs::path(options.out_dir);
   LLMRCA_ASSIGN_OR_RETURN(eval::EvalResult result,
                           eval::RunEvaluation(options.dataset, *specs, *ctx.methods, run));
   Status written = result.output_status;
   if (run.out_dir && written.ok()) {
-    written = eval::WriteTextFile(*run.out_dir / "report.csv", eval::SummaryCsv(result.rows));
+    written = data::WriteStringToFile(*run.out_dir / "report.csv", eval::SummaryCsv(result.rows));
     if (written.ok()) {
-      written = eval::WriteTextFile(*run.out_dir / "summary.json", eval::SummaryJson(result) + "\n");
+      written = data::WriteStringToFile(*run.out_dir / "summary.json", eval::SummaryJson(result) + "\n");
     }
   }
   std::string text;

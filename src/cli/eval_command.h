@@ -18,6 +18,7 @@ struct EvalOptions {
   std::string out_dir;
   uint64_t seed = 0;
   bool no_progress = false;
+  bool skip_flagged = false;
   PreprocessFlags preprocess;
 };
 

@@ -38,6 +38,11 @@ Result<GroundTruth> FromCaseJson(const fs::path& path) {
     if (!indicator->is_string()) return bad("'root_cause.indicator' must be a string or null");
     truth.indicator = indicator->get<std::string>();
   }
+  auto flagged = doc.find("flagged");
+  if (flagged != doc.end() && !flagged->is_null()) {
+    if (!flagged->is_boolean()) return bad("'flagged' must be true or false");
+    truth.flagged = flagged->get<bool>();
+  }
   auto fault = doc.find("fault");
   if (fault != doc.end() && fault->is_object()) {
     auto type = fault->find("type");

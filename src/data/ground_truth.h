@@ -17,6 +17,8 @@ struct GroundTruth {
   std::string fault;                     // fault type, e.g. "cpu"; empty when unknown
   std::optional<std::string> indicator;  // e.g. "ctn_cpu"; only case.json gives it
   bool from_case_json = false;
+  // case.json's "flagged": the generator measured no effect of the fault (llmrca sim).
+  bool flagged = false;
 };
 
 // Reads the ground truth of the case in `dir`. kDataError when case.json is malformed or absent

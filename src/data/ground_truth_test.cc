@@ -153,5 +153,21 @@ TEST(GroundTruthTest, ReadsTheParityFixture) {
   EXPECT_TRUE(truth->from_case_json);
 }
 
+TEST(GroundTruthTest, ReadsTheFlaggedMarkOfGeneratedCases) {
+  TempDir root;
+  const auto dir = root.MakeDir("ray-head_cpu/1");
+  root.WriteFile("ray-head_cpu/1/case.json",
+                 R"({"root_cause": {"service": "ray-head", "indicator": "ctn_cpu"},
+                     "fault": {"type": "cpu"}, "flagged": true})");
+  Result<GroundTruth> truth = ReadGroundTruth(dir);
+  ASSERT_TRUE(truth.ok()) << truth.status().message();
+  EXPECT_TRUE(truth->flagged);
+  root.WriteFile("ray-head_cpu/1/case.json",
+                 R"({"root_cause": {"service": "ray-head"}, "flagged": "yes"})");
+  Result<GroundTruth> bad = ReadGroundTruth(dir);
+  EXPECT_TRUE(bad.status().IsDataError());
+  EXPECT_NE(bad.status().message().find("'flagged' must be true or false"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace llmrca::data

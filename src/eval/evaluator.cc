@@ -15,6 +15,7 @@
 #include "base/thread_pool.h"
 #include "data/case.h"
 #include "data/dataset.h"
+#include "data/csv_writer.h"
 #include "eval/report.h"
 
 namespace llmrca::eval {
@@ -209,7 +210,7 @@ Status WriteCaseJson(const fs::path& out_dir, const CaseOutcome& o) {
     return Status::IoError(fmt::format("eval: cannot create {}: {}", path.parent_path().string(),
                                        ec.message()));
   }
-  return WriteTextFile(path, RankingJson(o.method, o.case_id, o.seconds, o.ranking,
+  return data::WriteStringToFile(path, RankingJson(o.method, o.case_id, o.seconds, o.ranking,
                                          o.failed ? std::optional<std::string>(o.error)
                                                   : std::nullopt) +
                                  "\n");
@@ -240,6 +241,7 @@ Result<EvalResult> RunEvaluation(const fs::path& dataset, const std::vector<Meth
   std::vector<std::vector<CaseOutcome>> per_case(n);
   std::vector<std::optional<CaseChance>> chances(n);
   std::vector<std::string> skipped(n);
+  std::vector<std::string> flagged_skipped(n);
   std::vector<Status> write_errors(n);
   ProgressBar progress("eval", n, options.progress);
 
@@ -248,6 +250,11 @@ Result<EvalResult> RunEvaluation(const fs::path& dataset, const std::vector<Meth
     Result<data::GroundTruth> truth = data::ReadGroundTruth(ref.dir);
     if (!truth.ok()) {
       skipped[i] = ref.id + ": " + truth.status().message();
+      progress.Advance();
+      return;
+    }
+    if (options.skip_flagged && truth->flagged) {
+      flagged_skipped[i] = ref.id;
       progress.Advance();
       return;
     }
@@ -299,6 +306,7 @@ Result<EvalResult> RunEvaluation(const fs::path& dataset, const std::vector<Meth
       Log(LogLevel::kWarning, "skipped case {}", skipped[i]);
       result.skipped.push_back(std::move(skipped[i]));
     }
+    if (!flagged_skipped[i].empty()) result.flagged_skipped.push_back(flagged_skipped[i]);
     if (chances[i]) result.chances.push_back(std::move(*chances[i]));
     for (CaseOutcome& o : per_case[i]) result.outcomes.push_back(std::move(o));
   }

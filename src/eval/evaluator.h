@@ -39,6 +39,7 @@ struct EvalOptions {
   size_t jobs = 1;         // cases evaluated in parallel
   uint64_t seed = 0;       // each case gets the stream Rng::Derive(seed, case id)
   bool progress = false;   // draw a progress bar when stderr is a terminal
+  bool skip_flagged = false;  // leave out cases whose case.json says "flagged": true
   // When set: per-case ranking JSON files are written there as cases finish.
   std::optional<std::filesystem::path> out_dir;
 };
@@ -88,6 +89,7 @@ struct EvalResult {
   std::vector<CaseOutcome> outcomes;   // case-major, method order within a case
   std::vector<CaseChance> chances;
   std::vector<std::string> skipped;    // cases without ground truth: "<id>: <why>"
+  std::vector<std::string> flagged_skipped;  // cases left out by skip_flagged
   std::vector<SummaryRow> rows;        // service level first, then fine-grained
   Status output_status;                // the first failure writing per-case files, if any
 };

@@ -207,6 +207,24 @@ TEST(RunEvaluationTest, ResultsDoNotDependOnTheNumberOfJobs) {
   }
 }
 
+TEST(RunEvaluationTest, SkipFlaggedLeavesOutFlaggedCasesAndCountsThem) {
+  TempDir tmp;
+  WriteCase(tmp.path() / "a_cpu" / "1", "a");
+  WriteCase(tmp.path() / "b_cpu" / "1", "b");
+  WriteFile(tmp.path() / "b_cpu" / "1" / "case.json",
+            R"({"root_cause": {"service": "b", "indicator": "cpu"}, "flagged": true})");
+  EvalOptions skip;
+  skip.skip_flagged = true;
+  Result<EvalResult> with_skip = RunEvaluation(tmp.path(), {Spec("baro")}, Builtins(), skip);
+  ASSERT_TRUE(with_skip.ok());
+  EXPECT_EQ(with_skip->outcomes.size(), 1u);
+  EXPECT_THAT(with_skip->flagged_skipped, ElementsAre("b_cpu/1"));
+  Result<EvalResult> all = RunEvaluation(tmp.path(), {Spec("baro")}, Builtins(), EvalOptions{});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->outcomes.size(), 2u);
+  EXPECT_TRUE(all->flagged_skipped.empty());
+}
+
 TEST(RunEvaluationTest, MissingDatasetIsNotFound) {
   Result<EvalResult> r =
       RunEvaluation("/nonexistent/llmrca-dataset", {Spec("baro")}, Builtins(), EvalOptions{});

@@ -88,6 +88,11 @@ std::string SummaryTable(const EvalResult& result) {
   if (!result.skipped.empty()) {
     out += fmt::format("; {} skipped without ground truth", result.skipped.size());
   }
+  if (!result.flagged_skipped.empty()) {
+    out += fmt::format("; {} skipped as flagged (the fault moved neither the SLI nor the root "
+                       "cause)",
+                       result.flagged_skipped.size());
+  }
   out += "\n(random) = expected accuracy of a uniformly random order of the same candidates\n";
   return out;
 }
@@ -121,6 +126,7 @@ std::string SummaryJson(const EvalResult& result) {
   }
   doc["methods"] = std::move(methods);
   doc["skipped"] = result.skipped;
+  doc["flagged_skipped"] = result.flagged_skipped;
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const SummaryRow& r : result.rows) {
     nlohmann::ordered_json row;
@@ -140,19 +146,6 @@ std::string SummaryJson(const EvalResult& result) {
   }
   doc["rows"] = std::move(rows);
   return doc.dump(2);
-}
-
-Status WriteTextFile(const std::filesystem::path& path, std::string_view text) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) {
-    return Status::IoError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
-  }
-  const size_t written = std::fwrite(text.data(), 1, text.size(), f);
-  const bool closed = std::fclose(f) == 0;
-  if (written != text.size() || !closed) {
-    return Status::IoError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
-  }
-  return Status::Ok();
 }
 
 }  // namespace llmrca::eval

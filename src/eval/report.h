@@ -35,7 +35,4 @@ std::string SummaryCsv(const std::vector<SummaryRow>& rows);
 // {"dataset", "cases", "methods", "skipped", "rows": [...]}.
 std::string SummaryJson(const EvalResult& result);
 
-// Writes `text` to `path` (replacing it); kIoError naming the path.
-Status WriteTextFile(const std::filesystem::path& path, std::string_view text);
-
 }  // namespace llmrca::eval

@@ -82,11 +82,5 @@ TEST(ReportTest, SummaryTableAndJsonShowTheRows) {
   EXPECT_DOUBLE_EQ(doc["rows"][0]["chance_avg5"].get<double>(), 0.6);
 }
 
-TEST(ReportTest, WriteTextFileNamesThePathOnFailure) {
-  Status s = WriteTextFile("/nonexistent-dir/x/report.csv", "x");
-  EXPECT_TRUE(s.IsIoError());
-  EXPECT_THAT(s.message(), HasSubstr("/nonexistent-dir/x/report.csv"));
-}
-
 }  // namespace
 }  // namespace llmrca::eval
