@@ -80,6 +80,7 @@ TEST_F(CliTest, HelpAndVersionSucceed) {
   EXPECT_EQ(version.code, 0);
   EXPECT_THAT(version.out, HasSubstr("llmrca 0."));
   EXPECT_THAT(version.out, HasSubstr("4 methods"));
+  EXPECT_THAT(version.out, HasSubstr("sim"));
 }
 
 TEST_F(CliTest, UsageErrorsExitWithTwo) {
@@ -218,6 +219,38 @@ TEST_F(CliTest, EvalGoesOnPastABrokenCase) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("\nbaro,service,overall,2,1,0.5,"));  // 1 hit, 1 failure
   EXPECT_THAT(r.err, HasSubstr("ragged row"));
+}
+
+TEST_F(CliTest, SimGenerateWritesADatasetThatEvalReads) {
+  const fs::path out = tmp_ / "gen";
+  Run gen = Llmrca("sim generate --out " + out.string() + " --cases 4 --seed 5 --no-progress");
+  ASSERT_EQ(gen.code, 0) << gen.err;
+  EXPECT_THAT(gen.out, HasSubstr("wrote 4 cases to"));
+  for (const char* file : {"data.csv", "inject_time.txt", "case.json", "logs.csv", "logts.csv",
+                           "traces.csv", "tracets_lat.csv", "tracets_err.csv", "mpg.csv"}) {
+    EXPECT_TRUE(fs::exists(out / "ray-head_cpu" / "1" / file)) << file;
+  }
+  Run eval = Llmrca("eval --dataset " + out.string() + " --methods dummy,nsigma --format csv");
+  ASSERT_EQ(eval.code, 0) << eval.err;
+  EXPECT_THAT(eval.out, HasSubstr("\nnsigma,service,overall,4,0,"));
+  // Generating into the same directory again needs --force.
+  Run again = Llmrca("sim generate --out " + out.string() + " --cases 1 --no-progress");
+  EXPECT_EQ(again.code, 2);
+  EXPECT_THAT(again.err, HasSubstr("not empty (use --force"));
+}
+
+TEST_F(CliTest, SimGenerateRejectsBadOptions) {
+  const std::string out = (tmp_ / "bad").string();
+  Run fault = Llmrca("sim generate --out " + out + " --faults cpu,gpuu");
+  EXPECT_EQ(fault.code, 2);
+  EXPECT_THAT(fault.err, HasSubstr("did you mean 'gpu'?"));
+  EXPECT_EQ(Lines(fault.err), 1);
+  EXPECT_EQ(Llmrca("sim generate --out " + out + " --replicas 0").code, 2);
+  Run window = Llmrca("sim generate --out " + out + " --fault-start 330");
+  EXPECT_EQ(window.code, 2);
+  EXPECT_THAT(window.err, HasSubstr("outside the run"));
+  EXPECT_EQ(Llmrca("sim generate --out " + out + " --profile nope").code, 2);
+  EXPECT_EQ(Llmrca("sim").code, 2);  // a subcommand is required
 }
 
 }  // namespace

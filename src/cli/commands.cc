@@ -3,6 +3,7 @@
 #include "cli/eval_command.h"
 #include "cli/methods_command.h"
 #include "cli/rca_command.h"
+#include "cli/sim_command.h"
 #include "cli/version_command.h"
 
 namespace llmrca::cli {
@@ -12,6 +13,7 @@ constexpr Command kCommands[] = {
     {"rca", AddRcaCommand},
     {"eval", AddEvalCommand},
     {"methods", AddMethodsCommand},
+    {"sim", AddSimCommand},
     {"version", AddVersionCommand},
 };
 }  // namespace

@@ -29,7 +29,8 @@ Status RunVersion(const CliContext& ctx) {
                          ? std::string()
                          : std::string(", sanitizers: ") + LLMRCA_SANITIZERS);
   out += "components:\n";
-  out += fmt::format("  core       data, stats, rca, eval ({} methods)\n", ctx.methods->List().size());
+  out += fmt::format("  core       data, stats, rca, eval ({} methods), sim\n",
+                     ctx.methods->List().size());
   out += fmt::format("  eigen      {}.{}.{}\n", EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION,
                      EIGEN_MINOR_VERSION);
   out += fmt::format("  fmt        {}\n", FMT_VERSION);
@@ -37,7 +38,7 @@ Status RunVersion(const CliContext& ctx) {
                      NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH);
   out += fmt::format("  cli        CLI11 {}\n", CLI11_VERSION);
   // Optional areas (LLMRCA_WITH_*) arrive with their own issues; none is built yet.
-  out += "optional (not compiled in): load, chaos, collect, sim, torch, cuda, mpi\n";
+  out += "optional (not compiled in): load, chaos, collect, torch, cuda, mpi\n";
   return WriteStdout(out);
 }
 
