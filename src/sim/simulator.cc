@@ -152,6 +152,21 @@ struct Request {
   bool active = false;
 };
 
+// Moves the observations of window `w` (possibly none) from `pending` to the trailing `windows`
+// of the last minute; drops older pending windows.
+void RollWindow(std::map<int64_t, std::vector<double>>& pending, int64_t w,
+                std::deque<std::vector<double>>& windows) {
+  auto it = pending.find(w);
+  if (it != pending.end()) {
+    windows.push_back(std::move(it->second));
+    pending.erase(it);
+  } else {
+    windows.emplace_back();
+  }
+  while (!pending.empty() && pending.begin()->first < w) pending.erase(pending.begin());
+  while (windows.size() > kLatencyWindows) windows.pop_front();
+}
+
 std::string FormatLogTime(double t, bool with_year) {
   const auto seconds = static_cast<int64_t>(std::floor(t));
   const int millis = static_cast<int>((t - static_cast<double>(seconds)) * 1000);
@@ -434,7 +449,7 @@ void Simulation::OnHeadIn(double t, uint32_t req) {
   Component& head = comps_[1];
   r.rec.t_head = t;
   head.work_cpu_s += kProxyRequestCpuS;
-  if (!head.alive) {
+  if (!head.alive || head.starting) {  // the Serve proxy runs in the head pod
     Fail(t, req, 502, "ray-head");
     return;
   }
@@ -994,29 +1009,9 @@ void Simulation::OnWindow(double t) {
         while (!s->empty() && s->front().t < t - 2 * cfg_.telemetry.rate_window_s) s->pop_front();
       }
     }
-    // Latency histograms of the closed window join the last minute.
-    auto it = c.pending_hist.find(w);
-    if (it != c.pending_hist.end()) {
-      c.hist_windows.push_back(std::move(it->second));
-      c.pending_hist.erase(it);
-    } else {
-      c.hist_windows.emplace_back();
-    }
-    while (c.pending_hist.size() > 0 && c.pending_hist.begin()->first < w) {
-      c.pending_hist.erase(c.pending_hist.begin());
-    }
-    while (c.hist_windows.size() > kLatencyWindows) c.hist_windows.pop_front();
-    auto ms = c.pending_ms.find(w);
-    if (ms != c.pending_ms.end()) {
-      c.edge_ms_windows.push_back(std::move(ms->second));
-      c.pending_ms.erase(ms);
-    } else {
-      c.edge_ms_windows.emplace_back();
-    }
-    while (!c.pending_ms.empty() && c.pending_ms.begin()->first < w) {
-      c.pending_ms.erase(c.pending_ms.begin());
-    }
-    while (c.edge_ms_windows.size() > kLatencyWindows) c.edge_ms_windows.pop_front();
+    // Observations of the closed window join the last minute.
+    RollWindow(c.pending_hist, w, c.hist_windows);
+    RollWindow(c.pending_ms, w, c.edge_ms_windows);
     if (c.is_engine) {
       c.ttft_windows.push_back(std::move(c.ttft));
       c.tpot_windows.push_back(std::move(c.tpot));
