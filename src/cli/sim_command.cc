@@ -58,6 +58,17 @@ void AddSimCommand(CLI::App& app, CliContext& ctx) {
                   "seed: the study's columns and quirks; full: + engine, GPU and request signals")
       ->check(CLI::IsMember({"seed", "full"}));
   gen->add_option("--faults", options->faults, faults_help);
+  gen->add_option("--qps", options->qps,
+                  "Total arrival rate (default: the profile's, 1.25 QPS per engine = the study's 5)");
+  gen->add_option("--arrival", options->arrival, "Arrival pattern (default constant)")
+      ->check(CLI::IsMember({"constant", "poisson"}));
+  gen->add_option("--burst", options->burst,
+                  "Bursts: PERIOD_S,LENGTH_S,FACTOR (every PERIOD_S seconds, LENGTH_S seconds at "
+                  "FACTOR x the rate)")
+      ->delimiter(',')
+      ->expected(3);
+  gen->add_option("--daily-amplitude", options->daily_amplitude,
+                  "Daily pattern: rate x (1 + A sin(2 pi t / 1 day)), |A| < 1");
   gen->add_option("--gpu", options->gpu, "GPU profile: " + Join(sim::GpuProfileNames(), ", "));
   gen->add_option("--model", options->model, "Model profile: " + Join(sim::ModelProfileNames(), ", "));
   gen->add_option("--jobs,-j", options->jobs, "Cases simulated in parallel")
@@ -81,6 +92,14 @@ Status RunSimGenerate(const SimGenerateOptions& options) {
   if (options.telemetry == "seed") g.telemetry = sim::TelemetryMode::kSeed;
   if (options.telemetry == "full") g.telemetry = sim::TelemetryMode::kFull;
   g.faults = options.faults;
+  g.qps = options.qps;
+  g.arrival = options.arrival;
+  if (options.burst.size() == 3) {
+    g.burst_period_s = options.burst[0];
+    g.burst_length_s = options.burst[1];
+    g.burst_factor = options.burst[2];
+  }
+  g.daily_amplitude = options.daily_amplitude;
   g.gpu = options.gpu;
   g.model = options.model;
   g.jobs = static_cast<size_t>(options.jobs);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cli/command.h"
 
@@ -19,6 +20,10 @@ struct SimGenerateOptions {
   double fault_duration_s = -1;
   std::string telemetry;  // "", "seed" or "full"
   std::string faults;
+  double qps = -1;
+  std::string arrival;
+  std::vector<double> burst;  // period_s, length_s, factor
+  double daily_amplitude = 0;
   std::string gpu;
   std::string model;
   int64_t jobs = 1;

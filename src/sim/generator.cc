@@ -174,6 +174,15 @@ Result<std::vector<PlannedCase>> PlanDataset(const GenerateOptions& options) {
                           FindGpuProfile(options.gpu.empty() ? profile->gpu : options.gpu));
   LLMRCA_ASSIGN_OR_RETURN(ModelProfile model,
                           FindModelProfile(options.model.empty() ? profile->model : options.model));
+  if (!options.arrival.empty() && options.arrival != "constant" && options.arrival != "poisson") {
+    return Status::InvalidArgument(fmt::format(
+        "sim: --arrival must be constant or poisson, got '{}'", options.arrival));
+  }
+  if (options.qps == 0 || options.burst_factor < 0 || options.burst_period_s < 0 ||
+      options.burst_length_s < 0 || std::fabs(options.daily_amplitude) >= 1) {
+    return Status::InvalidArgument(
+        "sim: --qps must be positive, burst values non-negative and |--daily-amplitude| < 1");
+  }
   std::vector<FaultTemplate> faults;
   if (options.faults.empty()) {
     for (FaultKind k : profile->faults) faults.push_back({k, DefaultFaultParams(k)});
@@ -197,7 +206,12 @@ Result<std::vector<PlannedCase>> PlanDataset(const GenerateOptions& options) {
         c.start_unix = kFirstCaseStart + kCaseSpacingS * static_cast<double>(plan.size());
         c.duration_s = options.duration_s >= 0 ? options.duration_s : profile->duration_s;
         c.topology.replicas = replicas;
-        c.load.qps = profile->qps_per_engine * replicas;
+        c.load.qps = options.qps > 0 ? options.qps : profile->qps_per_engine * replicas;
+        if (options.arrival == "poisson") c.load.arrival = ArrivalPattern::kPoisson;
+        c.load.burst_period_s = options.burst_period_s;
+        c.load.burst_length_s = options.burst_length_s;
+        c.load.burst_factor = options.burst_factor;
+        c.load.daily_amplitude = options.daily_amplitude;
         c.gpu = gpu;
         c.model = model;
         c.telemetry.mode = options.telemetry.value_or(profile->telemetry);

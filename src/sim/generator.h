@@ -27,6 +27,12 @@ struct GenerateOptions {
   double fault_duration_s = -1;  // < 0: the profile's fault duration
   std::optional<TelemetryMode> telemetry;  // unset: the profile's
   std::string faults;   // empty: the profile's; else a fault list (ParseFaultList)
+  // Load overrides (< 0 or empty: the profile's): total arrival rate, arrival pattern
+  // ("constant" or "poisson"), bursts and a daily pattern (LoadConfig).
+  double qps = -1;
+  std::string arrival;
+  double burst_period_s = 0, burst_length_s = 0, burst_factor = 1;
+  double daily_amplitude = 0;
   std::string gpu;      // empty: the profile's GPU profile
   std::string model;    // empty: the profile's model
   size_t jobs = 1;

@@ -219,6 +219,27 @@ TEST(SimulatorTest, KvCacheFaultCausesAPreemptionStorm) {
   EXPECT_TRUE(warned);
 }
 
+TEST(SimulatorTest, ArrivalPatternsSetTheRequestCount) {
+  // Poisson at 5 QPS for 360 s: 1800 expected arrivals, sd sqrt(1800) = 42; requests still in
+  // flight at the end (< 40) are not recorded.
+  CaseConfig poisson = BaseConfig(TelemetryMode::kSeed);
+  poisson.load.arrival = ArrivalPattern::kPoisson;
+  MemorySink p;
+  ASSERT_TRUE(SimulateCase(poisson, p).ok());
+  EXPECT_GT(p.requests.size(), 1800u - 4 * 42 - 40);
+  EXPECT_LT(p.requests.size(), 1800u + 4 * 42);
+  // Bursts of 10 s at 3 x 5 QPS every 60 s: per minute 10 x 15 + 50 x 5 = 400 arrivals, so
+  // 6 minutes give 2400 (constant spacing; the last few seconds' requests are in flight).
+  CaseConfig burst = BaseConfig(TelemetryMode::kSeed);
+  burst.load.burst_period_s = 60;
+  burst.load.burst_length_s = 10;
+  burst.load.burst_factor = 3;
+  MemorySink b;
+  ASSERT_TRUE(SimulateCase(burst, b).ok());
+  EXPECT_GT(b.requests.size(), 2400u - 60);
+  EXPECT_LE(b.requests.size(), 2400u + 3);
+}
+
 TEST(SimulatorTest, RejectsAnInvalidConfiguration) {
   CaseConfig c = BaseConfig(TelemetryMode::kSeed);
   c.topology.replicas = 0;
