@@ -119,7 +119,8 @@ struct Component {
   bool memory_stress = false;
   double memory_stress_bytes = 0, memory_stress_start = 0, memory_ramp_s = 1;
   double contention_fb_bytes = 0;
-  double gpu_back_at = kNaN;  // XID: the GPU returns at this time
+  double gpu_back_at = kNaN;  // XID or a co-tenant's memory: the GPU is usable again then
+  std::string gpu_start_error;  // why a restart fails until then
   int xid = 0;
 
   // Cumulative counters (reset when the container restarts, as cAdvisor's do).
@@ -677,10 +678,8 @@ void Simulation::OnRestartDone(double t, int comp) {
   Component& c = comps_[static_cast<size_t>(comp)];
   if (!std::isnan(c.gpu_back_at) && t < c.gpu_back_at) {
     // The GPU is still gone: the new container fails at start-up and backs off again.
-    Log(t, c,
-        fmt::format("ERROR {} [core.py:402] EngineCore failed to start: RuntimeError: CUDA "
-                    "error: no CUDA-capable device is detected",
-                    FormatLogTime(t, false)));
+    Log(t, c, fmt::format("ERROR {} [core.py:402] EngineCore failed to start: {}",
+                          FormatLogTime(t, false), c.gpu_start_error));
     Push(std::max(c.gpu_back_at, t + kRestartBackoffS), Ev::kRestartDone,
          static_cast<uint32_t>(comp));
     return;
@@ -750,10 +749,34 @@ void Simulation::OnFault(double t, size_t index, bool start) {
     case FaultKind::kGpu:
       c.conditions.power_cap_w = start ? f.Param("power_cap_w") : 0;
       break;
-    case FaultKind::kGpuContention:
+    case FaultKind::kGpuContention: {
       c.conditions.contention = start ? f.Param("slowdown") : 0;
       c.contention_fb_bytes = start ? f.Param("fb_gib") * 1073741824.0 : 0;
+      // vLLM pre-allocates gpu_memory_utilization of the device; a co-tenant taking more than
+      // the rest makes the engine's next allocation fail (reference 5.4), and a restart is
+      // refused while the memory stays taken.
+      const double spare = cfg_.gpu.memory_bytes * (1 - cfg_.engine.gpu_memory_utilization);
+      if (start && c.alive && !c.starting && c.contention_fb_bytes > spare) {
+        const double gib = 1073741824.0;
+        c.gpu_back_at = t + f.duration_s;
+        c.gpu_start_error = fmt::format(
+            "ValueError: Free memory on device cuda:0 ({:.2f}/{:.2f} GiB) on startup is less "
+            "than desired GPU memory utilization ({}, {:.2f} GiB)",
+            (cfg_.gpu.memory_bytes - c.contention_fb_bytes) / gib, cfg_.gpu.memory_bytes / gib,
+            cfg_.engine.gpu_memory_utilization,
+            cfg_.gpu.memory_bytes * cfg_.engine.gpu_memory_utilization / gib);
+        Crash(t, comp,
+              fmt::format("ERROR {} [core.py:400] EngineCore encountered a fatal error. "
+                          "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 "
+                          "GiB. GPU 0 has a total capacity of {:.2f} GiB of which {:.2f} MiB is "
+                          "free.",
+                          FormatLogTime(t, false), cfg_.gpu.memory_bytes / gib,
+                          std::max(0.0, spare - c.contention_fb_bytes) / 1048576.0),
+              t);
+        return;
+      }
       break;
+    }
     case FaultKind::kKvCache:
       // The pool shrinks (as a co-tenant allocation at start-up or a lowered
       // gpu_memory_utilization would leave it) and long requests are pinned to the target.
@@ -773,6 +796,7 @@ void Simulation::OnFault(double t, size_t index, bool start) {
         const int code = static_cast<int>(f.Param("code"));
         c.xid = code;
         c.gpu_back_at = t + f.duration_s + f.Param("recovery_s");
+        c.gpu_start_error = "RuntimeError: CUDA error: no CUDA-capable device is detected";
         Log(t, c,
             fmt::format("kernel: NVRM: Xid (PCI:0000:{:02x}:00): {}, pid={}, GPU has fallen off "
                         "the bus.",

@@ -219,6 +219,32 @@ TEST(SimulatorTest, KvCacheFaultCausesAPreemptionStorm) {
   EXPECT_TRUE(warned);
 }
 
+TEST(SimulatorTest, ContentionBeyondTheSpareMemoryCrashesTheEngineWithCudaOom) {
+  // An A100-80 at gpu_memory_utilization 0.9 has 8 GB spare; a co-tenant taking 10 GiB makes
+  // the engine's next allocation fail, and it cannot restart until the memory is released.
+  CaseConfig c = BaseConfig(TelemetryMode::kFull);
+  c.faults.push_back(Fault(FaultKind::kGpuContention, "ray-replicas-1"));
+  c.faults.back().params["fb_gib"] = 10;
+  MemorySink s;
+  Result<CaseResult> r = SimulateCase(c, s);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GE(r->failed_requests, 1);
+  EXPECT_EQ(r->restarts, 1);
+  auto logged = [&](const char* text) {
+    return std::any_of(s.logs.begin(), s.logs.end(),
+                       [&](const auto& l) { return l.second.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(logged("torch.OutOfMemoryError: CUDA out of memory"));
+  EXPECT_TRUE(logged("is less than desired GPU memory utilization"));
+  // With the default 1 GiB it fits the spare memory: slower, no crash.
+  CaseConfig fits = BaseConfig(TelemetryMode::kFull);
+  fits.faults.push_back(Fault(FaultKind::kGpuContention, "ray-replicas-1"));
+  MemorySink f;
+  Result<CaseResult> ok = SimulateCase(fits, f);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->restarts, 0);
+}
+
 TEST(SimulatorTest, ArrivalPatternsSetTheRequestCount) {
   // Poisson at 5 QPS for 360 s: 1800 expected arrivals, sd sqrt(1800) = 42; requests still in
   // flight at the end (< 40) are not recorded.
