@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <limits>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -208,76 +208,91 @@ Result<LbfgsResult> MinimizeLbfgs(const Objective& f, const Eigen::VectorXd& x0,
     out.converged = true;
     return out;
   }
-  std::deque<Eigen::VectorXd> s_hist, y_hist;
-  std::deque<double> rho_hist;
+  // The newest `count` correction pairs, oldest first, in a ring starting at `oldest`.
+  const int memory = options.memory;
+  std::vector<Eigen::VectorXd> s_hist(static_cast<size_t>(memory)),
+      y_hist(static_cast<size_t>(memory));
+  std::vector<double> rho_hist(static_cast<size_t>(memory)), alpha(static_cast<size_t>(memory));
+  int count = 0, oldest = 0;
+  auto slot = [&](int i) { return static_cast<size_t>((oldest + i) % memory); };
   Eigen::VectorXd direction(x0.size()), scratch(x0.size());
-  std::vector<double> alpha(options.memory);
   for (out.iterations = 0; out.iterations < options.max_iter;) {
     LLMRCA_RETURN_IF_ERROR(options.deadline.Check("lbfgs"));
-    // Two-loop recursion: direction = -H grad, H0 scaled by s'y / y'y of the newest pair.
+    // Two-loop recursion: direction = -H grad with H0 = gamma P (P = I without a preconditioner)
+    // and gamma = s'y / y'P y of the newest pair (Nocedal & Wright 2006, eq. 7.20).
     direction = -grad;
-    const int k = static_cast<int>(s_hist.size());
-    for (int i = k - 1; i >= 0; --i) {
-      alpha[i] = rho_hist[i] * s_hist[i].dot(direction);
-      direction -= alpha[i] * y_hist[i];
+    for (int i = count - 1; i >= 0; --i) {
+      const size_t j = slot(i);
+      alpha[j] = rho_hist[j] * s_hist[j].dot(direction);
+      direction -= alpha[j] * y_hist[j];
     }
-    if (options.precondition) {
-      options.precondition(out.x, &direction);
-      if (k > 0) {
-        scratch = y_hist.back();
+    if (options.precondition) options.precondition(out.x, &direction);
+    if (count > 0) {
+      const size_t newest = slot(count - 1);
+      double yhy = y_hist[newest].squaredNorm();
+      if (options.precondition) {
+        scratch = y_hist[newest];
         options.precondition(out.x, &scratch);
-        const double yhy = y_hist.back().dot(scratch);
-        if (yhy > 0) direction *= 1.0 / (rho_hist.back() * yhy);
+        yhy = y_hist[newest].dot(scratch);
       }
-    } else if (k > 0) {
-      direction *= 1.0 / (rho_hist.back() * y_hist.back().squaredNorm());
+      if (yhy > 0 && std::isfinite(yhy)) direction *= 1.0 / (rho_hist[newest] * yhy);
     }
-    for (int i = 0; i < k; ++i) {
-      const double beta = rho_hist[i] * y_hist[i].dot(direction);
-      direction += (alpha[i] - beta) * s_hist[i];
+    for (int i = 0; i < count; ++i) {
+      const size_t j = slot(i);
+      const double beta = rho_hist[j] * y_hist[j].dot(direction);
+      direction += (alpha[j] - beta) * s_hist[j];
     }
     double slope = direction.dot(grad);
-    if (!(slope < 0)) {  // not a descent direction (rounding): restart from steepest descent
-      s_hist.clear();
-      y_hist.clear();
-      rho_hist.clear();
+    bool steepest = false;
+    if (!(slope < 0) || !direction.allFinite()) {
+      // Not a descent direction (rounding, or a preconditioner that is not positive definite):
+      // restart from steepest descent.
+      count = 0;
       direction = -grad;
       slope = -grad.squaredNorm();
+      steepest = true;
     }
-    // The first step of a fresh memory has length 1 (as L-BFGS-B's first iteration); later ones
-    // try the quasi-Newton step 1.
+    // A steepest-descent step has length at most 1 (as L-BFGS-B's first iteration); a quasi-Newton
+    // or preconditioned step tries step 1.
     const double first_step =
-        s_hist.empty() && !options.precondition ? std::min(1.0, 1.0 / direction.norm()) : 1.0;
+        steepest || (count == 0 && !options.precondition) ? std::min(1.0, 1.0 / direction.norm())
+                                                          : 1.0;
     Point start;
     start.f = out.f;
     start.slope = slope;
     LineSearch search(f, out.x, direction, options.max_evals, &out.evaluations);
     Point next = search.Search(start, first_step);
     if (next.step <= 0 || !(next.f < out.f)) {
-      if (s_hist.empty()) break;  // no progress even along -grad
-      s_hist.clear();             // stale curvature pairs: retry once from steepest descent
-      y_hist.clear();
-      rho_hist.clear();
-      continue;
+      if (steepest || (count == 0 && !options.precondition)) break;  // no progress along -grad
+      // Stale curvature pairs or preconditioner: retry once from steepest descent.
+      count = 0;
+      if (out.evaluations >= options.max_evals) break;
+      direction = -grad;
+      slope = -grad.squaredNorm();
+      start.slope = slope;
+      LineSearch retry(f, out.x, direction, options.max_evals, &out.evaluations);
+      next = retry.Search(start, std::min(1.0, 1.0 / direction.norm()));
+      if (next.step <= 0 || !(next.f < out.f)) break;
     }
     ++out.iterations;
-    Eigen::VectorXd s = next.x - out.x;
+    scratch = next.x - out.x;  // s
     Eigen::VectorXd y = next.grad - grad;
-    const double sy = s.dot(y);
+    const double sy = scratch.dot(y);
     if (sy > 2.220446049250313e-16 * y.squaredNorm()) {
-      if (static_cast<int>(s_hist.size()) == options.memory) {
-        s_hist.pop_front();
-        y_hist.pop_front();
-        rho_hist.pop_front();
+      const size_t j = count < memory ? slot(count) : slot(0);
+      if (count < memory) {
+        ++count;
+      } else {
+        oldest = (oldest + 1) % memory;
       }
-      s_hist.push_back(std::move(s));
-      y_hist.push_back(std::move(y));
-      rho_hist.push_back(1.0 / sy);
+      s_hist[j].swap(scratch);
+      y_hist[j].swap(y);
+      rho_hist[j] = 1.0 / sy;
     }
     const double decrease = (out.f - next.f) / std::max({std::abs(out.f), std::abs(next.f), 1.0});
-    out.x = std::move(next.x);
+    out.x.swap(next.x);
     out.f = next.f;
-    grad = std::move(next.grad);
+    grad.swap(next.grad);
     if (decrease <= options.ftol || grad.lpNorm<Eigen::Infinity>() <= options.gtol) {
       out.converged = true;
       break;

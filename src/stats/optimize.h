@@ -6,7 +6,8 @@
 // (shortest augmenting paths with dual potentials, what scipy implements); D. C. Liu, J. Nocedal
 // (1989), "On the limited memory BFGS method for large scale optimization", Math. Programming;
 // J. Nocedal, S. J. Wright (2006), "Numerical Optimization", 2nd ed., Algorithms 3.5-3.6 (the
-// strong-Wolfe line search) and 7.4 (the two-loop recursion). Pure functions, thread-safe.
+// strong-Wolfe line search) and 7.4 (the two-loop recursion, here with an optional preconditioner
+// as the initial matrix H0). Pure functions, thread-safe (as far as the callbacks are).
 #pragma once
 
 #include <functional>
@@ -29,8 +30,8 @@ Result<std::vector<int>> LinearSumAssignment(const Eigen::MatrixXd& cost);
 // like x by the caller). A non-finite value means "outside the domain": the line search backs off.
 using Objective = std::function<double(const Eigen::VectorXd& x, Eigen::VectorXd* grad)>;
 
-// Applies a symmetric positive definite approximation of the inverse Hessian at x to *v, in place
-// (a preconditioner; see LbfgsOptions::precondition).
+// Replaces *v by P(x) *v, where P(x) is a symmetric positive definite approximation of the inverse
+// Hessian of the objective at x (a preconditioner). It may keep state (a cache keyed on x).
 using Preconditioner = std::function<void(const Eigen::VectorXd& x, Eigen::VectorXd* v)>;
 
 struct LbfgsOptions {
@@ -41,8 +42,11 @@ struct LbfgsOptions {
   // Stop when (f_k - f_k+1) / max(|f_k|, |f_k+1|, 1) <= ftol: scipy L-BFGS-B's factr 1e7 times
   // the machine epsilon.
   double ftol = 1e7 * 2.220446049250313e-16;
-  // When set, the initial inverse Hessian of each two-loop recursion is gamma P(x) instead of
-  // gamma I (Nocedal & Wright 2006, section 7.2), with gamma = s'y / y'P(x)y of the newest pair.
+  // When set, each two-loop recursion starts from the inverse Hessian gamma P(x) at the current x
+  // instead of gamma I (Nocedal & Wright 2006, section 7.2; gamma = s'y / y'P(x)y of the newest
+  // pair, 1 before there is one), and quasi-Newton steps try step length 1 from the start. A
+  // linear change of variables in all but name: what plain L-BFGS needs thousands of iterations
+  // for on an ill-conditioned objective, a good P does in tens.
   Preconditioner precondition;
   Deadline deadline;
 };
@@ -55,7 +59,8 @@ struct LbfgsResult {
   bool converged = false;  // a gtol or ftol test passed (not an iteration or evaluation cap)
 };
 
-// Minimises `f` from `x0` by L-BFGS with a strong-Wolfe line search (c1 = 1e-4, c2 = 0.9).
+// Minimises `f` from `x0` by L-BFGS with a strong-Wolfe line search (c1 = 1e-4, c2 = 0.9),
+// optionally preconditioned (LbfgsOptions::precondition).
 // Returns the best point found; reaching max_iter or max_evals, or a line search that can make
 // no progress, is not an error (converged says which). kDataError when f(x0) or its gradient is
 // not finite; kDeadlineExceeded when options.deadline passes; kInvalidArgument for bad options.
