@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -79,7 +80,7 @@ TEST_F(CliTest, HelpAndVersionSucceed) {
   Run version = Llmrca("version");
   EXPECT_EQ(version.code, 0);
   EXPECT_THAT(version.out, HasSubstr("llmrca 0."));
-  EXPECT_THAT(version.out, HasSubstr("4 methods"));
+  EXPECT_THAT(version.out, HasSubstr("16 methods"));
   EXPECT_THAT(version.out, HasSubstr("sim"));
 }
 
@@ -102,13 +103,15 @@ TEST_F(CliTest, UsageErrorsExitWithTwo) {
 TEST_F(CliTest, MethodsListsEveryMethod) {
   Run r = Llmrca("methods");
   ASSERT_EQ(r.code, 0);
-  for (const char* name : {"baro", "dummy", "e_diagnosis", "nsigma"}) {
+  for (const char* name : {"baro", "dummy", "e_diagnosis", "nsigma", "pc_pagerank", "fci_pagerank",
+                           "ges_randomwalk", "granger_pagerank", "lingam_pagerank",
+                           "ntlr_randomwalk"}) {
     EXPECT_THAT(r.out, HasSubstr(name));
   }
   Run json = Llmrca("methods --format json");
   ASSERT_EQ(json.code, 0);
   nlohmann::json doc = nlohmann::json::parse(json.out);
-  ASSERT_EQ(doc.size(), 4u);
+  ASSERT_EQ(doc.size(), 16u);
   EXPECT_EQ(doc[0]["name"], "baro");
   EXPECT_EQ(doc[0]["params"][1]["name"], "direction");
 }
@@ -173,6 +176,88 @@ TEST_F(CliTest, BadInputsGiveOneLineErrorsNamingTheFile) {
   Run after = Llmrca("rca --case " + (tmp_ / "after").string() + " --method baro");
   EXPECT_EQ(after.code, 1);
   EXPECT_THAT(after.err, HasSubstr("no row at or after the inject time"));
+}
+
+// The rows of `llmrca graph --format matrix` below its '#' line of names.
+std::vector<std::vector<int>> MatrixRows(const std::string& out, std::string* names) {
+  std::istringstream in(out);
+  std::string line;
+  std::vector<std::vector<int>> rows;
+  while (std::getline(in, line)) {
+    if (line.rfind("# ", 0) == 0) {
+      *names = line.substr(2);
+      continue;
+    }
+    std::istringstream cells(line);
+    std::vector<int> row;
+    for (int v; cells >> v;) row.push_back(v);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST_F(CliTest, GraphMatrixEqualsCausalLearnsOnACaseAndOnAPlainTable) {
+  // expected: causal-learn 0.1.3.3 pc(data, 0.05, fisherz).G.graph on the parity case
+  // (testdata/causal/pc_parity.json, provenance in testdata/README.md).
+  const nlohmann::json want = nlohmann::json::parse(
+      Slurp(fs::path(LLMRCA_TESTDATA_DIR) / "causal" / "pc_parity.json"))["cases"][0];
+  ASSERT_EQ(want["case"], "ray-head_cpu");
+  std::string want_names;
+  for (const auto& c : want["columns"]) {
+    if (!want_names.empty()) want_names += ' ';
+    want_names += c.get<std::string>();
+  }
+  const std::vector<std::vector<int>> want_rows = want["graph"].get<std::vector<std::vector<int>>>();
+
+  Run r = Llmrca("graph --case " + kParity + "/ray-head_cpu/1 --algo pc --format matrix");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string names;
+  EXPECT_EQ(MatrixRows(r.out, &names), want_rows);
+  EXPECT_EQ(names, want_names);
+
+  // The same numbers as a tab-separated plain table (no time column; none is constant).
+  std::istringstream csv(Slurp(fs::path(kParity) / "ray-head_cpu" / "1" / "data.csv"));
+  std::ofstream tsv(tmp_ / "table.tsv");
+  for (std::string line; std::getline(csv, line);) {
+    line = line.substr(line.find(',') + 1);  // drop `time`, the first column
+    std::replace(line.begin(), line.end(), ',', '\t');
+    tsv << line << "\n";
+  }
+  tsv.close();
+  Run t = Llmrca("graph --csv " + (tmp_ / "table.tsv").string() + " --algo pc --format matrix");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_EQ(MatrixRows(t.out, &names), want_rows);
+  EXPECT_EQ(names, want_names);
+
+  Run dot = Llmrca("graph --case " + kParity + "/ray-head_cpu/1 --algo granger --format dot");
+  ASSERT_EQ(dot.code, 0) << dot.err;
+  EXPECT_THAT(dot.out, HasSubstr("digraph causal {"));
+  EXPECT_THAT(dot.out, HasSubstr(" -> "));
+}
+
+TEST_F(CliTest, GraphErrorsNameTheProblem) {
+  Run missing = Llmrca("graph --csv " + (tmp_ / "none.csv").string());
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("none.csv"));
+  Run algo = Llmrca("graph --case " + kParity + "/ray-head_cpu/1 --algo pcc");
+  EXPECT_EQ(algo.code, 2);
+  EXPECT_EQ(Llmrca("graph --algo pc").code, 2);  // no input
+  std::ofstream(tmp_ / "bad.csv") << "a,b\n1,2\n3,x\n";
+  Run bad = Llmrca("graph --csv " + (tmp_ / "bad.csv").string());
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("bad.csv"));
+  EXPECT_EQ(Lines(bad.err), 1);
+}
+
+TEST_F(CliTest, EvalTimeoutFailsTheSlowCasesAndGoesOn) {
+  // A 1 microsecond limit: PC checks its deadline before its first test, so every case fails
+  // with "time limit reached", while baro (no deadline checks, microseconds per case) still scores.
+  Run r = Llmrca("eval --dataset " + kParity +
+                 " --methods pc_pagerank,baro --timeout 0.000001 --format csv --no-progress");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\npc_pagerank,service,overall,6,6,0,0,0,0,0,0,"));
+  EXPECT_THAT(r.out, HasSubstr("\nbaro,service,overall,6,0,1,1,1,1,1,1,"));
+  EXPECT_THAT(r.err, HasSubstr("pc_pagerank on ray-head_cpu/1: pc_pagerank: pc: time limit reached"));
 }
 
 TEST_F(CliTest, EvalAllMethodsOnTheFixtureDataset) {

@@ -1,6 +1,7 @@
 // The table of every subcommand, in the order `llmrca --help` lists them.
 #include "cli/command.h"
 #include "cli/eval_command.h"
+#include "cli/graph_command.h"
 #include "cli/methods_command.h"
 #include "cli/rca_command.h"
 #include "cli/sim_command.h"
@@ -12,6 +13,7 @@ namespace {
 constexpr Command kCommands[] = {
     {"rca", AddRcaCommand},
     {"eval", AddEvalCommand},
+    {"graph", AddGraphCommand},
     {"methods", AddMethodsCommand},
     {"sim", AddSimCommand},
     {"version", AddVersionCommand},

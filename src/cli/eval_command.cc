@@ -43,6 +43,16 @@ void AddEvalCommand(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--seed", options->seed, "Seed; each case gets a stream derived from it")
       ->default_val(0);
   cmd->add_flag("--no-progress", options->no_progress, "Never draw the progress bar");
+  cmd->add_option("--timeout", options->timeout_s,
+                  "Seconds a method may spend on one case; past it the case is a failure "
+                  "(0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->default_val(0);
+  cmd->add_option("--threads", options->threads,
+                  "Threads a method may use within one case (graph methods); results do not "
+                  "depend on it")
+      ->check(CLI::PositiveNumber)
+      ->default_val(1);
   cmd->add_flag("--skip-flagged", options->skip_flagged,
                 "Leave out cases whose case.json is flagged (llmrca sim measured no effect of "
                 "the fault); the report says how many");
@@ -61,6 +71,8 @@ Status RunEval(const EvalOptions& options, const CliContext& ctx) {
   run.seed = options.seed;
   run.progress = !options.no_progress;
   run.skip_flagged = options.skip_flagged;
+  run.timeout_s = options.timeout_s;
+  run.threads = static_cast<size_t>(options.threads);
   if (!options.out_dir.empty()) run.out_dir = fs::path(options.out_dir);
   LLMRCA_ASSIGN_OR_RETURN(eval::EvalResult result,
                           eval::RunEvaluation(options.dataset, *specs, *ctx.methods, run));

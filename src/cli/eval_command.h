@@ -19,6 +19,8 @@ struct EvalOptions {
   uint64_t seed = 0;
   bool no_progress = false;
   bool skip_flagged = false;
+  double timeout_s = 0;
+  int64_t threads = 1;
   PreprocessFlags preprocess;
 };
 

@@ -34,6 +34,14 @@ void AddRcaCommand(CLI::App& app, CliContext& ctx) {
                   "Seed of randomized methods; the stream is derived from it and the case id, as "
                   "in `llmrca eval`")
       ->default_val(0);
+  cmd->add_option("--timeout", options->timeout_s,
+                  "Stop the method after this many seconds (0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->default_val(0);
+  cmd->add_option("--threads", options->threads,
+                  "Threads the method may use (graph methods); results do not depend on it")
+      ->check(CLI::PositiveNumber)
+      ->default_val(1);
   AddPreprocessFlags(*cmd, options->preprocess);
   cmd->callback([options, &ctx] { ctx.status = RunRca(*options, ctx); });
 }
@@ -53,6 +61,10 @@ Status RunRca(const RcaOptions& options, const CliContext& ctx) {
   LLMRCA_ASSIGN_OR_RETURN(data::Case c, data::LoadCase(dir, preprocess, id));
   rca::RunContext run;
   run.seed = Rng::Derive(options.seed, c.id);
+  run.threads = static_cast<size_t>(options.threads);
+  if (options.timeout_s > 0) {
+    run.deadline = Deadline::In(std::chrono::duration<double>(options.timeout_s));
+  }
   const auto start = std::chrono::steady_clock::now();
   LLMRCA_ASSIGN_OR_RETURN(rca::Ranking ranking, (*method)->Rank(c, run));
   const double seconds =

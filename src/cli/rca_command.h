@@ -16,6 +16,8 @@ struct RcaOptions {
   int64_t top = 0;                  // 0 = every candidate
   std::string format = "table";
   uint64_t seed = 0;
+  double timeout_s = 0;
+  int64_t threads = 1;
   PreprocessFlags preprocess;
 };
 

@@ -268,6 +268,7 @@ Result<EvalResult> RunEvaluation(const fs::path& dataset, const std::vector<Meth
     chances[i] = std::move(chance);
     rca::RunContext ctx;
     ctx.seed = Rng::Derive(options.seed, ref.id);
+    ctx.threads = std::max<size_t>(1, options.threads);
     for (size_t m = 0; m < methods.size(); ++m) {
       CaseOutcome o;
       o.case_id = ref.id;
@@ -277,6 +278,9 @@ Result<EvalResult> RunEvaluation(const fs::path& dataset, const std::vector<Meth
         o.failed = true;
         o.error = c.status().message();
       } else {
+        if (options.timeout_s > 0) {
+          ctx.deadline = Deadline::In(std::chrono::duration<double>(options.timeout_s));
+        }
         const auto start = std::chrono::steady_clock::now();
         Result<rca::Ranking> ranking = instances[m]->Rank(*c, ctx);
         o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -40,6 +40,8 @@ struct EvalOptions {
   uint64_t seed = 0;       // each case gets the stream Rng::Derive(seed, case id)
   bool progress = false;   // draw a progress bar when stderr is a terminal
   bool skip_flagged = false;  // leave out cases whose case.json says "flagged": true
+  double timeout_s = 0;       // per method and case (0: none): past it, a failure
+  size_t threads = 1;         // threads a method may use within one case
   // When set: per-case ranking JSON files are written there as cases finish.
   std::optional<std::filesystem::path> out_dir;
 };

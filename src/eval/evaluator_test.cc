@@ -120,7 +120,7 @@ TEST(ParseMethodSpecsTest, AcceptsAllListsAndParameters) {
   rca::MethodRegistry registry = Builtins();
   Result<std::vector<MethodSpec>> all = ParseMethodSpecs("all", registry);
   ASSERT_TRUE(all.ok());
-  ASSERT_EQ(all->size(), 4u);
+  ASSERT_EQ(all->size(), 16u);  // 4 single-metric methods, 6 builders x 2 rankers
   EXPECT_EQ((*all)[0].label, "baro");
   Result<std::vector<MethodSpec>> two =
       ParseMethodSpecs("baro, baro:direction=both:compat=rcaeval", registry);

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/deadline.h"
 #include "base/registry.h"
 #include "base/status.h"
 #include "data/case.h"
@@ -51,8 +52,10 @@ using Ranking = std::vector<RankedCause>;
 // Per-call context. Methods never read global randomness or the wall clock.
 struct RunContext {
   uint64_t seed = 0;
-  // When set, a method that loops should stop with kDeadlineExceeded after this point.
-  std::optional<std::chrono::steady_clock::time_point> deadline;
+  // A method that loops stops with kDeadlineExceeded once this passes.
+  Deadline deadline;
+  // Threads a method may use for independent work; results never depend on it.
+  size_t threads = 1;
 };
 
 class Method {

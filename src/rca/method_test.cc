@@ -77,7 +77,11 @@ TEST(MethodRegistryTest, BuiltinsAreTheIssueMethodsInOrder) {
     EXPECT_FALSE(info->summary.empty()) << info->name;
     EXPECT_FALSE(info->citation.empty()) << info->name;
   }
-  EXPECT_THAT(names, ::testing::ElementsAre("baro", "dummy", "e_diagnosis", "nsigma"));
+  EXPECT_THAT(names, ::testing::ElementsAre(
+                         "baro", "dummy", "e_diagnosis", "fci_pagerank", "fci_randomwalk",
+                         "ges_pagerank", "ges_randomwalk", "granger_pagerank",
+                         "granger_randomwalk", "lingam_pagerank", "lingam_randomwalk", "nsigma",
+                         "ntlr_pagerank", "ntlr_randomwalk", "pc_pagerank", "pc_randomwalk"));
 }
 
 TEST(RankedCauseTest, NameJoinsServiceAndIndicator) {

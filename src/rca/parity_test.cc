@@ -64,6 +64,26 @@ TEST(ParityTest, NsigmaCompatMatchesReferenceExactly) {
 }
 TEST(ParityTest, NsigmaDefaultMatchesReferenceHere) { ExpectTopMatches("nsigma", {}); }
 
+TEST(ParityTest, PcPagerankCompatMatchesReferenceExactly) {
+  // Includes the reference's pairing of PageRank scores with the first column names when some
+  // columns have no edge (testdata/parity/README.md).
+  ExpectTopMatches("pc_pagerank", {{"compat", "rcaeval"}});
+}
+TEST(ParityTest, FciPagerankCompatMatchesReferenceExactly) {
+  ExpectTopMatches("fci_pagerank", {{"compat", "rcaeval"}});
+}
+TEST(ParityTest, GesPagerankCompatMatchesReferenceExactly) {
+  ExpectTopMatches("ges_pagerank", {{"compat", "rcaeval"}});
+}
+TEST(ParityTest, GrangerPagerankCompatMatchesReferenceExactly) {
+  ExpectTopMatches("granger_pagerank", {{"compat", "rcaeval"}});
+}
+TEST(ParityTest, PcRandomwalkCompatMatchesReferenceExactly) {
+  // Randomized in name only: the reference's walk draws from numpy's default_rng(0) with
+  // uniform transitions, which compat=rcaeval reproduces bit for bit.
+  ExpectTopMatches("pc_randomwalk", {{"compat", "rcaeval"}});
+}
+
 TEST(ParityTest, EDiagnosisCompatUsuallyReturnsWhatTheReferenceReturned) {
   // Randomized in the reference (NumPy's unseeded bootstrap stream), so only the outcome is
   // compared, over 40 of our seeds: the reference returned nothing in four cases and one wrong
