@@ -265,7 +265,10 @@ size_t NumpyArgmin(const std::vector<double>& v) {
 // normalisation): the Lasso path by LARS, then the knot minimising
 // n log(2 pi s2) + RSS / s2 + log(n) df, s2 the OLS residual variance with n - p - 1 degrees of
 // freedom and df the number of coefficients above machine epsilon.
-Result<Eigen::VectorXd> LassoLarsIcBic(const Eigen::MatrixXd& x, const Eigen::VectorXd& y) {
+// `ols_resid`, when not empty, is the residual of the OLS fit of y on x with intercept, known to
+// the caller (column scaling leaves it unchanged up to rounding); empty: computed here.
+Result<Eigen::VectorXd> LassoLarsIcBic(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+                                       const Eigen::VectorXd& known_ols_resid) {
   const Eigen::Index n = x.rows(), p = x.cols();
   if (n <= p + 1) {
     return Status::DataError(fmt::format(
@@ -277,7 +280,8 @@ Result<Eigen::VectorXd> LassoLarsIcBic(const Eigen::MatrixXd& x, const Eigen::Ve
   const Eigen::VectorXd xy = xc.transpose() * yc;
   LLMRCA_ASSIGN_OR_RETURN(const LarsPath path, LassoLarsPath(gram, xy, static_cast<double>(n)));
   const double nd = static_cast<double>(n);
-  const Eigen::VectorXd ols_resid = yc - xc * LeastSquares(xc, yc);
+  const Eigen::VectorXd ols_resid =
+      known_ols_resid.size() == n ? known_ols_resid : Eigen::VectorXd(yc - xc * LeastSquares(xc, yc));
   const double noise_variance = ols_resid.squaredNorm() / static_cast<double>(n - p - 1);
   std::vector<double> criterion;
   for (const Eigen::VectorXd& coef : path.coefs) {
@@ -526,9 +530,15 @@ Result<Eigen::VectorXd> AdaptiveLassoCoefficients(const Eigen::MatrixXd& data,
   const Eigen::VectorXd y = data.col(target);
   // Eq. 4 of Zou (2006) with gamma = 1: weights from the OLS fit (LinearRegression, intercept).
   const Eigen::MatrixXd xc = xp.rowwise() - xp.colwise().mean();
-  const Eigen::VectorXd weight = LeastSquares(xc, y.array() - y.mean()).cwiseAbs();
+  const Eigen::VectorXd yc = y.array() - y.mean();
+  const Eigen::VectorXd ols = LeastSquares(xc, yc);
+  const Eigen::VectorXd weight = ols.cwiseAbs();
+  // The BIC's noise variance needs the OLS residual of y on the weighted predictors: the same
+  // residual as this fit's when no weight is zero, which saves a second orthogonal decomposition.
+  Eigen::VectorXd ols_resid;
+  if ((weight.array() > 0).all()) ols_resid = yc - xc * ols;
   LLMRCA_ASSIGN_OR_RETURN(const Eigen::VectorXd coef,
-                          LassoLarsIcBic(xp * weight.asDiagonal(), y));
+                          LassoLarsIcBic(xp * weight.asDiagonal(), y, ols_resid));
   return Eigen::VectorXd(coef.cwiseProduct(weight));
 }
 

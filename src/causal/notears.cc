@@ -56,8 +56,11 @@ void AbsPowerNorms(const Eigen::MatrixXd& a, ExpmWorkspace* ws, double log2_norm
   for (int k = 1; k <= 27; ++k) {
     ws->next.noalias() = ws->spin * ws->tmp;
     const double top = ws->next.maxCoeff();
-    if (!(top > 0)) {  // |a| is nilpotent: every higher power is zero
-      for (int i = k; i <= 27; ++i) log2_norm[i] = -std::numeric_limits<double>::infinity();
+    if (!(top > 0) || !std::isfinite(top)) {
+      // 0: |a| is nilpotent and every higher power is zero; +inf: overflow.
+      const double fill = top > 0 ? std::numeric_limits<double>::infinity()
+                                  : -std::numeric_limits<double>::infinity();
+      for (int i = k; i <= 27; ++i) log2_norm[i] = fill;
       return;
     }
     log2_scale += std::log2(top);
@@ -81,11 +84,23 @@ int ExtraSquarings(double log2_norm_a, double log2_norm_power, double inv_c, int
 // scipy's exact norms), so that only the powers the chosen degree needs are multiplied out.
 void ExpmInto(const Eigen::MatrixXd& a, Eigen::MatrixXd* out, ExpmWorkspace* ws) {
   const Eigen::Index d = a.rows();
+  if (d == 0) {
+    out->resize(0, 0);
+    return;
+  }
+  if (!a.allFinite()) {  // e.g. W o W overflowed: NaN, which the line search treats as +inf
+    out->setConstant(d, d, std::numeric_limits<double>::quiet_NaN());
+    return;
+  }
   double log2_abs[28];
   AbsPowerNorms(a, ws, log2_abs);
   const double log2_norm_a = log2_abs[1];
-  if (!std::isfinite(log2_norm_a)) {  // a = 0
+  if (log2_norm_a == -std::numeric_limits<double>::infinity()) {  // a = 0
     out->setIdentity(d, d);
+    return;
+  }
+  if (log2_abs[27] == std::numeric_limits<double>::infinity()) {  // a power of |a| overflows
+    out->setConstant(d, d, std::numeric_limits<double>::quiet_NaN());
     return;
   }
   auto root = [&](int k) { return std::exp2(log2_abs[k] / k); };  // || |a|^k ||^(1/k)
@@ -192,7 +207,8 @@ class Lagrangian {
     su_.noalias() = s_ * u;
     g_ = s_;
     g_.noalias() -= su_ * v.transpose();  // S (I - W)
-    const double loss = 0.5 * (g_.trace() - w_.cwiseProduct(g_).sum());  // 0.5 <I - W, S (I - W)>
+    // 0.5 <I - W, S (I - W)>
+    const double loss = 0.5 * (g_.trace() - w_.cwiseProduct(g_).sum());
     const double c = rho_ * h_ + alpha_;
     g_ = -g_ + (2.0 * c) * w_.cwiseProduct(e_.transpose());
     Eigen::Map<Eigen::MatrixXd>(grad->data(), d_, r_).noalias() = g_ * v;
@@ -348,7 +364,9 @@ class Lagrangian {
     use_mean_ = mean_.squaredNorm() > 0;
     if (use_mean_) {
       Eigen::MatrixXd q = Eigen::MatrixXd::Zero(r_, r_);
-      for (Eigen::Index i = 0; i < d_; ++i) q += mean_(i) * mean_(i) * b_inv_.middleCols(i * r_, r_);
+      for (Eigen::Index i = 0; i < d_; ++i) {
+        q += mean_(i) * mean_(i) * b_inv_.middleCols(i * r_, r_);
+      }
       vtv_.noalias() = v.transpose() * v;
       mean_lu_.compute(Eigen::MatrixXd::Identity(r_, r_) + vtv_ * q);
     }

@@ -71,7 +71,7 @@ struct NotearsLowRankOptions {
 };
 
 struct NotearsLowRankResult {
-  Eigen::MatrixXd weights;       // W = U V^T
+  Eigen::MatrixXd weights;        // W = U V^T
   Eigen::MatrixXi causal_matrix;  // (i, j) = 1: i -> j (|W(i, j)| > w_threshold, i != j)
   double h = 0;                   // acyclicity violation h(W) of the returned W
   double rho = 0;                 // final penalty weight
@@ -95,7 +95,8 @@ Result<Eigen::MatrixXi> NotearsLowRank(const Eigen::MatrixXd& data,
 // exp(a) by scaling and squaring with Pade approximants (A. H. Al-Mohy, N. J. Higham 2009, "A new
 // scaling and squaring algorithm for the matrix exponential", SIAM J. Matrix Anal. Appl. 31(3),
 // Algorithm 3.1, as scipy.linalg.expm; the norms of powers it tests are those of |a|^k, exact for
-// a nonnegative a). Exposed for tests; `a` must be square and finite.
+// a nonnegative a). Exposed for tests; `a` must be square. A non-finite entry, or powers of |a|
+// that overflow, give an all-NaN result.
 Eigen::MatrixXd MatrixExponential(const Eigen::MatrixXd& a);
 
 }  // namespace llmrca::causal

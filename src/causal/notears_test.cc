@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -112,6 +113,9 @@ TEST(MatrixExponentialTest, MatchesClosedFormsOfNonnormalMatrices) {
     }
   }
   EXPECT_EQ(MatrixExponential(Eigen::MatrixXd::Zero(3, 3)), Eigen::MatrixXd::Identity(3, 3));
+  Eigen::Matrix2d overflowed = Eigen::Matrix2d::Zero();
+  overflowed(0, 1) = std::numeric_limits<double>::infinity();
+  EXPECT_TRUE(MatrixExponential(overflowed).array().isNaN().all());
 }
 
 TEST(NotearsLowRankTest, RecoversALowRankLinearGaussianSem) {
@@ -237,8 +241,8 @@ TEST(NotearsLowRankTest, ConvergesOnAParityCase) {
   // and constant columns: 72 x 20, unscaled: latencies near 200, CPU shares near 1), rank 10.
   // Before preconditioning every one of its 23 inner solves ran out of its 4,000 evaluations
   // (92,000 in all, 10 s); now about 2,000 evaluations, 0.2 s in a Release build.
-  Result<data::PlainTable> table = data::ReadPlainTable(std::string(LLMRCA_TESTDATA_DIR) +
-                                                        "/parity/ray-head_cpu/1/data.csv");
+  Result<data::PlainTable> table =
+      data::ReadPlainTable(std::string(LLMRCA_TESTDATA_DIR) + "/parity/ray-head_cpu/1/data.csv");
   ASSERT_TRUE(table.ok()) << table.status().ToString();
   std::vector<Eigen::Index> keep;
   for (size_t c = 0; c < table->names.size(); ++c) {

@@ -254,9 +254,9 @@ Result<LbfgsResult> MinimizeLbfgs(const Objective& f, const Eigen::VectorXd& x0,
     }
     // A steepest-descent step has length at most 1 (as L-BFGS-B's first iteration); a quasi-Newton
     // or preconditioned step tries step 1.
-    const double first_step =
-        steepest || (count == 0 && !options.precondition) ? std::min(1.0, 1.0 / direction.norm())
-                                                          : 1.0;
+    const double first_step = steepest || (count == 0 && !options.precondition)
+                                  ? std::min(1.0, 1.0 / direction.norm())
+                                  : 1.0;
     Point start;
     start.f = out.f;
     start.slope = slope;
