@@ -7,6 +7,7 @@
 #include <limits>
 #include <numbers>
 #include <numeric>
+#include <optional>
 #include <queue>
 #include <utility>
 
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "base/thread_pool.h"
+#include "stats/dense.h"
 #include "stats/fastica.h"
 #include "stats/optimize.h"
 
@@ -262,9 +264,43 @@ size_t NumpyArgmin(const std::vector<double>& v) {
 }
 
 // LassoLarsIC(criterion='bic') of scikit-learn 1.2.1 with its defaults (intercept, no
-// normalisation): the Lasso path by LARS, then the knot minimising
-// n log(2 pi s2) + RSS / s2 + log(n) df, s2 the OLS residual variance with n - p - 1 degrees of
-// freedom and df the number of coefficients above machine epsilon.
+// normalisation), from its pieces: the Lasso path by LARS on gram = xw' xw and xy = xw' yc, xw
+// the centred predictors xc scaled column by column by `scale`, then the knot minimising
+// n log(2 pi s2) + RSS / s2 + log(n) df, s2 = ols_rss / (n - p - 1) the OLS residual variance and
+// df the number of coefficients above machine epsilon. Returns the coefficients of xw.
+Result<Eigen::VectorXd> LassoLarsIcBicFromGram(const Eigen::Ref<const Eigen::MatrixXd>& xc,
+                                               const Eigen::VectorXd& scale,
+                                               const Eigen::VectorXd& yc,
+                                               const Eigen::MatrixXd& gram,
+                                               const Eigen::VectorXd& xy, double ols_rss) {
+  const Eigen::Index n = xc.rows(), p = xc.cols();
+  if (n <= p + 1) {
+    return Status::DataError(fmt::format(
+        "lingam: adaptive lasso: {} rows for {} predictors, need more than predictors + 1", n, p));
+  }
+  LLMRCA_ASSIGN_OR_RETURN(const LarsPath path, LassoLarsPath(gram, xy, static_cast<double>(n)));
+  const double nd = static_cast<double>(n);
+  const double noise_variance = ols_rss / static_cast<double>(n - p - 1);
+  // Residuals of every knot at once: yc - xc (scale .* coef), one matrix product.
+  const Eigen::Index knots = static_cast<Eigen::Index>(path.coefs.size());
+  Eigen::MatrixXd scaled(p, knots);
+  for (Eigen::Index k = 0; k < knots; ++k) {
+    scaled.col(k) = path.coefs[static_cast<size_t>(k)].cwiseProduct(scale);
+  }
+  Eigen::MatrixXd resid = yc.replicate(1, knots);
+  stats::Gemm(false, false, -1.0, xc, scaled, 1.0, resid);
+  std::vector<double> criterion;
+  for (Eigen::Index k = 0; k < knots; ++k) {
+    const double rss = resid.col(k).squaredNorm();
+    const Eigen::VectorXd& coef = path.coefs[static_cast<size_t>(k)];
+    const double df = static_cast<double>((coef.array().abs() > kEps).count());
+    criterion.push_back(nd * std::log(2 * std::numbers::pi * noise_variance) +
+                        rss / noise_variance + std::log(nd) * df);
+  }
+  return path.coefs[NumpyArgmin(criterion)];
+}
+
+// LassoLarsIcBicFromGram on raw predictors x (weighted already) and target y.
 // `ols_resid`, when not empty, is the residual of the OLS fit of y on x with intercept, known to
 // the caller (column scaling leaves it unchanged up to rounding); empty: computed here.
 Result<Eigen::VectorXd> LassoLarsIcBic(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
@@ -278,22 +314,68 @@ Result<Eigen::VectorXd> LassoLarsIcBic(const Eigen::MatrixXd& x, const Eigen::Ve
   const Eigen::VectorXd yc = y.array() - y.mean();
   const Eigen::MatrixXd gram = xc.transpose() * xc;
   const Eigen::VectorXd xy = xc.transpose() * yc;
-  LLMRCA_ASSIGN_OR_RETURN(const LarsPath path, LassoLarsPath(gram, xy, static_cast<double>(n)));
-  const double nd = static_cast<double>(n);
-  const Eigen::VectorXd ols_resid =
-      known_ols_resid.size() == n ? known_ols_resid : Eigen::VectorXd(yc - xc * LeastSquares(xc, yc));
-  const double noise_variance = ols_resid.squaredNorm() / static_cast<double>(n - p - 1);
-  std::vector<double> criterion;
-  for (const Eigen::VectorXd& coef : path.coefs) {
-    const double rss = (yc - xc * coef).squaredNorm();
-    const double df = static_cast<double>((coef.array().abs() > kEps).count());
-    criterion.push_back(nd * std::log(2 * std::numbers::pi * noise_variance) +
-                        rss / noise_variance + std::log(nd) * df);
-  }
-  return path.coefs[NumpyArgmin(criterion)];
+  const double ols_rss = known_ols_resid.size() == n
+                             ? known_ols_resid.squaredNorm()
+                             : (yc - xc * LeastSquares(xc, yc)).squaredNorm();
+  return LassoLarsIcBicFromGram(xc, Eigen::VectorXd::Ones(p), yc, gram, xy, ols_rss);
 }
 
 // ---- Shared: the adjacency matrix from a causal order ----------------------------------------
+
+// What every adaptive-lasso fit of one causal order shares: the centred columns in causal
+// order, their Gram matrix and the R of their QR decomposition. The predictors of the i-th
+// variable in the order are the first i columns, so R(0:i, 0:i) beta = R(0:i, i) is its OLS fit
+// and R(i, i)^2 its residual sum of squares: one O(n d^2) decomposition replaces d of them.
+struct OrderedDesign {
+  Eigen::MatrixXd centred;  // n x d, column k = variable order[k] minus its mean
+  Eigen::MatrixXd gram;     // centred' centred
+  Eigen::MatrixXd r;        // upper-triangular factor of centred = QR
+  double rank_tol = 0;      // |R(k, k)| at or below this: column k is (nearly) dependent
+};
+
+OrderedDesign MakeOrderedDesign(const Eigen::MatrixXd& x, const std::vector<int>& order) {
+  const Eigen::Index n = x.rows(), d = static_cast<Eigen::Index>(order.size());
+  OrderedDesign s;
+  s.centred.resize(n, d);
+  for (Eigen::Index k = 0; k < d; ++k) {
+    const auto col = x.col(order[static_cast<size_t>(k)]);
+    s.centred.col(k) = col.array() - col.mean();
+  }
+  s.gram.resize(d, d);
+  stats::Gemm(true, false, 1.0, s.centred, s.centred, 0.0, s.gram);
+  Eigen::HouseholderQR<Eigen::MatrixXd> qr(s.centred);
+  s.r = qr.matrixQR().topRows(std::min(n, d)).triangularView<Eigen::Upper>();
+  // Eigen's CompleteOrthogonalDecomposition (LeastSquares) treats pivots below
+  // eps * max(n, d) * |largest pivot| as zero; a looser bound sends borderline cases to it.
+  const double largest = s.centred.colwise().norm().maxCoeff();
+  s.rank_tol = 1e-8 * largest;
+  return s;
+}
+
+// The adaptive-lasso fit of the i-th variable in the order on the i before it, from the shared
+// design; nullopt when the shortcut does not apply (dependent columns or a zero OLS weight) and
+// the caller must fit from scratch.
+Result<std::optional<Eigen::VectorXd>> AdaptiveLassoOnPrefix(const OrderedDesign& s,
+                                                             Eigen::Index i) {
+  const Eigen::Index p = i;
+  if (i >= s.r.rows()) return std::optional<Eigen::VectorXd>();
+  for (Eigen::Index k = 0; k <= i; ++k) {
+    if (!(std::abs(s.r(k, k)) > s.rank_tol)) return std::optional<Eigen::VectorXd>();
+  }
+  // Eq. 4 of Zou (2006) with gamma = 1: weights |OLS coefficients|.
+  const Eigen::VectorXd ols =
+      s.r.topLeftCorner(p, p).triangularView<Eigen::Upper>().solve(s.r.col(i).head(p));
+  const Eigen::VectorXd weight = ols.cwiseAbs();
+  if (!((weight.array() > 0).all() && weight.allFinite())) return std::optional<Eigen::VectorXd>();
+  const Eigen::MatrixXd gram =
+      weight.asDiagonal() * s.gram.topLeftCorner(p, p) * weight.asDiagonal();
+  const Eigen::VectorXd xy = weight.cwiseProduct(s.gram.col(i).head(p));
+  const double ols_rss = s.r(i, i) * s.r(i, i);
+  LLMRCA_ASSIGN_OR_RETURN(
+      const Eigen::VectorXd coef,
+      LassoLarsIcBicFromGram(s.centred.leftCols(p), weight, s.centred.col(i), gram, xy, ols_rss));
+  return std::optional<Eigen::VectorXd>(coef.cwiseProduct(weight));
+}
 
 // _BaseLiNGAM._estimate_adjacency_matrix: each variable regressed on all earlier ones in the
 // causal order by the adaptive lasso; B(target, predictor) = coefficient.
@@ -301,12 +383,25 @@ Result<Eigen::MatrixXd> AdjacencyFromOrder(const Eigen::MatrixXd& x, const std::
                                            int threads, const Deadline& deadline) {
   const Eigen::Index d = x.cols();
   Eigen::MatrixXd b = Eigen::MatrixXd::Zero(d, d);
+  if (order.size() < 2) return b;
+  const OrderedDesign design = MakeOrderedDesign(x, order);
   std::vector<Status> statuses(order.size());
   std::vector<Eigen::VectorXd> coefs(order.size());
-  ParallelFor(order.size(), static_cast<size_t>(threads), [&](size_t i) {
-    if (i == 0) return;
+  // Larger fits first, so that the last ones to start are the short ones.
+  ParallelFor(order.size() - 1, static_cast<size_t>(threads), [&](size_t task) {
+    const size_t i = order.size() - 1 - task;
     statuses[i] = deadline.Check("lingam");
     if (!statuses[i].ok()) return;
+    Result<std::optional<Eigen::VectorXd>> shortcut =
+        AdaptiveLassoOnPrefix(design, static_cast<Eigen::Index>(i));
+    if (!shortcut.ok()) {
+      statuses[i] = shortcut.status();
+      return;
+    }
+    if (shortcut->has_value()) {
+      coefs[i] = std::move(**shortcut);
+      return;
+    }
     Result<Eigen::VectorXd> c = AdaptiveLassoCoefficients(
         x, std::span<const int>(order.data(), i), order[i]);
     if (c.ok()) {
@@ -596,6 +691,7 @@ Result<LingamResult> FitLingam(const Eigen::MatrixXd& data, const LingamOptions&
     ica.seed = options.seed;
     ica.w_init = options.ica_w_init;
     ica.deadline = options.deadline;
+    ica.threads = options.threads;
     Result<stats::FastIcaResult> fitted = stats::FastIca(data, ica);
     if (!fitted.ok()) return fitted.status().WithPrefix("lingam");
     out.ica_iterations = fitted->iterations;

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "stats/dense.h"
+
 #ifndef LLMRCA_VERSION
 #define LLMRCA_VERSION "unknown"
 #endif
@@ -33,6 +35,7 @@ Status RunVersion(const CliContext& ctx) {
                      ctx.methods->List().size());
   out += fmt::format("  eigen      {}.{}.{}\n", EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION,
                      EIGEN_MINOR_VERSION);
+  out += fmt::format("  dense      {}\n", stats::DenseBackendName());
   out += fmt::format("  fmt        {}\n", FMT_VERSION);
   out += fmt::format("  json       nlohmann {}.{}.{}\n", NLOHMANN_JSON_VERSION_MAJOR,
                      NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH);

@@ -2,24 +2,42 @@
 
 #include <cmath>
 #include <limits>
+#include <span>
 
-#include <Eigen/Eigenvalues>
+#include <vector>
+
 #include <Eigen/SVD>
 #include <fmt/format.h>
 
 #include "base/random.h"
+#include "base/thread_pool.h"
+#include "stats/dense.h"
+#include "stats/vector_math.h"
 
 namespace llmrca::stats {
 namespace {
 
+// Columns per block of the sample loop: the blocks, fixed by the data size alone, are the unit of
+// parallel work and of summation order, so results do not depend on the thread count. 256
+// columns of 200 rows (400 KB) stay in a core's L2 cache between the product and the tanh.
+constexpr Eigen::Index kBlockCols = 256;
+
 // W <- (W W')^(-1/2) W, the symmetric decorrelation that keeps the rows of W orthonormal
 // (Hyvarinen 1999, eq. 12). Eigenvalues are clipped at the smallest normal double, as
 // scikit-learn does against rounding.
-Eigen::MatrixXd SymmetricDecorrelation(const Eigen::MatrixXd& w) {
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(w * w.transpose());
+Result<Eigen::MatrixXd> SymmetricDecorrelation(const Eigen::MatrixXd& w) {
+  const Eigen::Index d = w.rows();
+  Eigen::MatrixXd wwt(d, d);
+  Gemm(false, true, 1.0, w, w, 0.0, wwt);
+  LLMRCA_ASSIGN_OR_RETURN(const SymmetricEigenResult eig, SymmetricEigen(wwt));
   const Eigen::VectorXd inv_sqrt =
-      eig.eigenvalues().cwiseMax(std::numeric_limits<double>::min()).cwiseSqrt().cwiseInverse();
-  return eig.eigenvectors() * inv_sqrt.asDiagonal() * eig.eigenvectors().transpose() * w;
+      eig.values.cwiseMax(std::numeric_limits<double>::min()).cwiseSqrt().cwiseInverse();
+  // V diag(s) (V' W): two products of d x d matrices instead of forming (W W')^(-1/2).
+  Eigen::MatrixXd vtw(d, w.cols()), out(d, w.cols());
+  Gemm(true, false, 1.0, eig.vectors, w, 0.0, vtw);
+  vtw = inv_sqrt.asDiagonal() * vtw;
+  Gemm(false, false, 1.0, eig.vectors, vtw, 0.0, out);
+  return out;
 }
 
 }  // namespace
@@ -76,17 +94,37 @@ Result<FastIcaResult> FastIca(const Eigen::MatrixXd& x, const FastIcaOptions& op
   }
   if (!w0.allFinite()) return Status::InvalidArgument("fastica: w_init: non-finite value");
 
-  // Parallel FastICA with g = tanh (the derivative of log cosh), Hyvarinen 1999 eq. 11.
-  Eigen::MatrixXd w = SymmetricDecorrelation(w0);
+  // Parallel FastICA with g = tanh (the derivative of log cosh), Hyvarinen 1999 eq. 11. Per
+  // block of samples: y = W x, tanh y, the row sums of g' = 1 - tanh^2 y and g(y) x'; the block
+  // sums are then added in block order.
+  LLMRCA_ASSIGN_OR_RETURN(Eigen::MatrixXd w, SymmetricDecorrelation(w0));
   const double inv_n = 1.0 / static_cast<double>(n);
-  Eigen::MatrixXd gwx(d, n);
+  const Eigen::Index blocks = (n + kBlockCols - 1) / kBlockCols;
+  std::vector<Eigen::MatrixXd> gy(static_cast<size_t>(blocks)), gx(static_cast<size_t>(blocks));
+  std::vector<Eigen::VectorXd> dg(static_cast<size_t>(blocks));
+  const size_t threads = static_cast<size_t>(std::max(1, options.threads));
   for (int it = 0; it < options.max_iter; ++it) {
     LLMRCA_RETURN_IF_ERROR(options.deadline.Check("fastica"));
-    gwx.noalias() = w * x1;
-    gwx = gwx.array().tanh().matrix();
-    const Eigen::VectorXd mean_dg = (1.0 - gwx.array().square()).rowwise().mean().matrix();
-    Eigen::MatrixXd w1 = gwx * x1.transpose() * inv_n - mean_dg.asDiagonal() * w;
-    w1 = SymmetricDecorrelation(w1);
+    ParallelFor(static_cast<size_t>(blocks), threads, [&](size_t b) {
+      const Eigen::Index c0 = static_cast<Eigen::Index>(b) * kBlockCols;
+      const Eigen::Index cols = std::min(kBlockCols, n - c0);
+      Eigen::MatrixXd& y = gy[b];
+      y.resize(d, cols);
+      gx[b].resize(d, d);
+      Gemm(false, false, 1.0, w, x1.middleCols(c0, cols), 0.0, y);
+      Tanh(std::span<const double>(y.data(), static_cast<size_t>(y.size())),
+           std::span<double>(y.data(), static_cast<size_t>(y.size())));
+      dg[b] = (1.0 - y.array().square()).rowwise().sum().matrix();
+      Gemm(false, true, 1.0, y, x1.middleCols(c0, cols), 0.0, gx[b]);
+    });
+    Eigen::MatrixXd sum_gx = gx[0];
+    Eigen::VectorXd sum_dg = dg[0];
+    for (size_t b = 1; b < gx.size(); ++b) {
+      sum_gx += gx[b];
+      sum_dg += dg[b];
+    }
+    Eigen::MatrixXd w1 = sum_gx * inv_n - (sum_dg * inv_n).asDiagonal() * w;
+    LLMRCA_ASSIGN_OR_RETURN(w1, SymmetricDecorrelation(w1));
     const double lim =
         ((w1.array() * w.array()).rowwise().sum().abs() - 1.0).abs().maxCoeff();
     w = std::move(w1);

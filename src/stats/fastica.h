@@ -30,6 +30,8 @@ struct FastIcaOptions {
   // llmrca::Rng(seed), filled row by row as NumPy fills random_state.normal(size=(d, d)).
   Eigen::MatrixXd w_init;
   Deadline deadline;
+  // Threads for the sample loop; the result does not depend on it.
+  int threads = 1;
 };
 
 struct FastIcaResult {
@@ -41,7 +43,8 @@ struct FastIcaResult {
   bool converged = false;
 };
 
-// Runs FastICA on `x` (rows = samples, columns = mixed signals). Needs more rows than columns,
+// Runs FastICA on `x` (rows = samples, columns = mixed signals). Its products and
+// eigendecompositions run on OpenBLAS when the build has it (stats/dense.h). Needs more rows than columns,
 // finite values and a full-rank centred x: kDataError otherwise (scikit-learn would divide by a
 // zero singular value). kInvalidArgument for bad options or a w_init of the wrong shape;
 // kDeadlineExceeded when options.deadline passes. Thread-safe (no shared state).
