@@ -2,6 +2,9 @@
 #include "cli/command.h"
 #include "cli/eval_command.h"
 #include "cli/graph_command.h"
+#ifdef LLMRCA_WITH_LOAD
+#include "cli/load_command.h"
+#endif
 #include "cli/methods_command.h"
 #include "cli/rca_command.h"
 #include "cli/sim_command.h"
@@ -14,6 +17,9 @@ constexpr Command kCommands[] = {
     {"rca", AddRcaCommand},
     {"eval", AddEvalCommand},
     {"graph", AddGraphCommand},
+#ifdef LLMRCA_WITH_LOAD
+    {"load", AddLoadCommand},
+#endif
     {"methods", AddMethodsCommand},
     {"sim", AddSimCommand},
     {"version", AddVersionCommand},

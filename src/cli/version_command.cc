@@ -5,6 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "stats/dense.h"
+#ifdef LLMRCA_WITH_LOAD
+#include "load/engine.h"
+#endif
 
 #ifndef LLMRCA_VERSION
 #define LLMRCA_VERSION "unknown"
@@ -40,8 +43,13 @@ Status RunVersion(const CliContext& ctx) {
   out += fmt::format("  json       nlohmann {}.{}.{}\n", NLOHMANN_JSON_VERSION_MAJOR,
                      NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH);
   out += fmt::format("  cli        CLI11 {}\n", CLI11_VERSION);
-  // Optional areas (LLMRCA_WITH_*) arrive with their own issues; none is built yet.
+#ifdef LLMRCA_WITH_LOAD
+  out += fmt::format("  load       {}\n", load::CurlVersionString());
+  out += "optional (not compiled in): chaos, collect, torch, cuda, mpi\n";
+#else
+  // Optional areas (LLMRCA_WITH_*) arrive with their own issues.
   out += "optional (not compiled in): load, chaos, collect, torch, cuda, mpi\n";
+#endif
   return WriteStdout(out);
 }
 
