@@ -339,3 +339,36 @@ TEST_F(CliTest, SimGenerateRejectsBadOptions) {
 }
 
 }  // namespace
+
+#ifdef LLMRCA_WITH_LOAD
+TEST_F(CliTest, LoadAgainstADeadServerStillWritesEverythingAndHidesTheKey) {
+  // Nothing listens on 127.0.0.1:1, so all three requests are refused; the summary is still
+  // written, every request is in requests.jsonl, and the API key appears nowhere.
+  const fs::path out = tmp_ / "load";
+  Run r = Llmrca("load --url http://127.0.0.1:1 -u 1 -n 3 -k secret-key-123 --format json "
+                 "--progress off --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"refused\": 3"));
+  const std::string jsonl = Slurp(out / "requests.jsonl");
+  EXPECT_EQ(Lines(jsonl), 4);  // the header and three requests
+  EXPECT_THAT(jsonl, HasSubstr("\"error_class\":\"refused\""));
+  for (const char* f : {"summary.json", "summary.csv", "summary.txt"}) {
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+    EXPECT_THAT(Slurp(out / f), Not(HasSubstr("secret-key-123")));
+  }
+  EXPECT_THAT(jsonl + r.out + r.err, Not(HasSubstr("secret-key-123")));
+}
+
+TEST_F(CliTest, LoadHelpDefinesEveryMetricAndRejectsUnboundedRuns) {
+  Run help = Llmrca("load --help");
+  ASSERT_EQ(help.code, 0);
+  for (const char* s : {"--qps", "--burst", "--users", "--duration", "--requests", "--api-key",
+                        "--max-tokens-distribution", "--scrape", "ttft_intended", "tpot", "itl",
+                        "schedule_lag", "closed_mid_stream"}) {
+    EXPECT_THAT(help.out, HasSubstr(s)) << s;
+  }
+  EXPECT_EQ(Llmrca("load --url http://127.0.0.1:1 --qps 5").code, 2);  // no bound
+  EXPECT_EQ(Llmrca("load --url http://127.0.0.1:1 -n 5").code, 2);     // no pattern
+  EXPECT_EQ(Llmrca("load --url http://127.0.0.1:1 --provider nope -u 1 -n 1").code, 2);
+}
+#endif
