@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -55,8 +56,8 @@ EngineOptions ClosedLoop(const std::string& url, int users, int64_t requests) {
 }
 
 // The client's chunk times against the server's own send times for the same chunks (one user,
-// so request i of the client is request i of the server): the client must see every chunk
-// after the server sent it and, on loopback, within a millisecond at the median.
+// so request i of the client is request i of the server): on loopback the two agree within a
+// millisecond at the median (|client - server|), and no chunk is seen long before it was sent.
 TEST(EngineTest, ChunkTimesMatchTheServersSchedule) {
   auto server = StartServer(20, 5);
   ASSERT_NE(server, nullptr);
@@ -86,13 +87,15 @@ TEST(EngineTest, ChunkTimesMatchTheServersSchedule) {
                                            std::chrono::duration<double>(r.send_s + r.chunk_times_s[k]));
       const double late_ms =
           std::chrono::duration<double, std::milli>(client - served[i].chunk_sent[k]).count();
-      EXPECT_GE(late_ms, -0.001) << "request " << i << " chunk " << k;
-      lateness_ms.push_back(late_ms);
+      // The server stamps a chunk after its send() returns, so the client may read it a few
+      // tens of microseconds before the stamp; never by a millisecond.
+      EXPECT_GE(late_ms, -1.0) << "request " << i << " chunk " << k;
+      lateness_ms.push_back(std::abs(late_ms));
     }
-    // TTFT is at least the server's 20 ms; ITL gaps at least its 5 ms less timer slack.
+    // TTFT is at least the server's 20 ms. (Single gaps are not bounded below: a chunk that
+    // the server sends late shortens the gap after it.)
     ASSERT_TRUE(r.first_content_s.has_value());
     EXPECT_GE(*r.first_content_s - r.send_s, 0.020);
-    for (size_t k = 1; k < 8; ++k) EXPECT_GE(r.chunk_times_s[k] - r.chunk_times_s[k - 1], 0.004);
   }
   std::sort(lateness_ms.begin(), lateness_ms.end());
   EXPECT_LT(lateness_ms[lateness_ms.size() / 2], 1.0);
