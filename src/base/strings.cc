@@ -104,4 +104,15 @@ std::string DidYouMean(std::string_view name, const std::vector<std::string>& ca
   return "; did you mean '" + best + "'?";
 }
 
+std::string CsvQuote(std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(field);
+  std::string out = "\"";
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
 }  // namespace llmrca

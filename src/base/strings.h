@@ -16,6 +16,10 @@ std::vector<std::string> Split(std::string_view text, char sep);
 // Removes leading and trailing spaces, tabs, CR and LF.
 std::string_view Trim(std::string_view text);
 
+// One CSV field (RFC 4180): as is, or in double quotes with inner quotes doubled when it holds a
+// comma, a quote or a line break.
+std::string CsvQuote(std::string_view field);
+
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 
 // Parses the whole of `text` (after trimming) as a number; nullopt if anything is left over.

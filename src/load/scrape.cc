@@ -13,6 +13,8 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "base/strings.h"
+
 namespace llmrca::load {
 namespace {
 
@@ -42,18 +44,6 @@ bool ParseValue(std::string_view token, double& out) {
   errno = 0;
   out = std::strtod(t.c_str(), &end);
   return end == t.c_str() + t.size();
-}
-
-// CSV field: quoted when it holds a comma, quote or line break.
-std::string CsvField(std::string_view s) {
-  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
 }
 
 size_t AppendBody(char* data, size_t size, size_t n, void* userp) {
@@ -200,8 +190,8 @@ void Scraper::Loop() {
           bool keep = options_.prefixes.empty();
           for (const std::string& p : options_.prefixes) keep = keep || s.name.rfind(p, 0) == 0;
           if (!keep) continue;
-          rows += fmt::format("{:.6f},{},{},{},{}\n", client_s, unix_ms, CsvField(s.name),
-                              CsvField(s.labels), s.value);
+          rows += fmt::format("{:.6f},{},{},{},{}\n", client_s, unix_ms, CsvQuote(s.name),
+                              CsvQuote(s.labels), s.value);
           ++kept;
         }
         if (!rows.empty() && write(fd_, rows.data(), rows.size()) != static_cast<ssize_t>(rows.size())) {

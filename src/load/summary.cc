@@ -7,6 +7,8 @@
 #include <utility>
 
 #include <fmt/format.h>
+
+#include "base/strings.h"
 #include <nlohmann/json.hpp>
 
 #include "base/check.h"
@@ -112,17 +114,6 @@ std::string PyFloat(double v) {
   std::string s = fmt::format("{}", v);
   if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // 'n': inf / nan
   return s;
-}
-
-std::string CsvField(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
 }
 
 // The error classes that count as failures, in declaration order (kNone is `completed`).
@@ -250,19 +241,19 @@ std::vector<std::string> CsvRow(const RunSummary& s, const GroupSummary& g) {
     return d.count == 0 ? std::string() : PyFloat(d.mean_ms);
   };
   // The seed's columns.
-  row.push_back(CsvField(s.info.provider));
-  row.push_back(CsvField(s.info.model));
+  row.push_back(CsvQuote(s.info.provider));
+  row.push_back(CsvQuote(s.info.model));
   if (g.prompt_tokens_known > 0) {
     row.push_back(PyFloat(static_cast<double>(g.prompt_tokens_total) /
                           static_cast<double>(g.prompt_tokens_known)));
   } else {
     row.push_back(s.info.prompt_tokens ? fmt::format("{}", *s.info.prompt_tokens) : "");
   }
-  row.push_back(CsvField(s.info.generation_tokens));
+  row.push_back(CsvQuote(s.info.generation_tokens));
   row.push_back(s.info.stream ? "True" : "False");
   row.push_back(PyFloat(s.info.temperature));
-  row.push_back(CsvField(s.info.logprobs));
-  row.push_back(CsvField(s.info.concurrency));
+  row.push_back(CsvQuote(s.info.logprobs));
+  row.push_back(CsvQuote(s.info.concurrency));
   // Without streaming the seed leaves these two blank: they would be meaningless.
   row.push_back(s.info.stream ? mean_or_blank(g.Get(Metric::kTtft)) : "");
   row.push_back(s.info.stream ? mean_or_blank(g.Get(Metric::kLatencyPerToken)) : "");
