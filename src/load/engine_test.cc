@@ -87,9 +87,10 @@ TEST(EngineTest, ChunkTimesMatchTheServersSchedule) {
                                            std::chrono::duration<double>(r.send_s + r.chunk_times_s[k]));
       const double late_ms =
           std::chrono::duration<double, std::milli>(client - served[i].chunk_sent[k]).count();
-      // The server stamps a chunk after its send() returns, so the client may read it a few
-      // tens of microseconds before the stamp; never by a millisecond.
-      EXPECT_GE(late_ms, -1.0) << "request " << i << " chunk " << k;
+      // The server stamps a chunk after its send() returns, so on a loaded machine the client
+      // may read it before the stamp (a preempted server thread); only gross errors fail here,
+      // the median below carries the accuracy claim.
+      EXPECT_GE(late_ms, -50.0) << "request " << i << " chunk " << k;
       lateness_ms.push_back(std::abs(late_ms));
     }
     // TTFT is at least the server's 20 ms. (Single gaps are not bounded below: a chunk that
