@@ -10,6 +10,7 @@
 
 #include "base/random.h"
 #include "stats/optimize.h"
+#include "stats/svd.h"
 
 namespace llmrca::causal {
 namespace {
@@ -416,11 +417,11 @@ class Lagrangian {
 // V = V_r (the reference's u_new, v_new).
 Eigen::VectorXd FactorsOf(const Eigen::MatrixXd& w, Eigen::Index r) {
   const Eigen::Index d = w.rows();
-  Eigen::JacobiSVD<Eigen::MatrixXd> svd(w, Eigen::ComputeFullU | Eigen::ComputeFullV);
+  // w is square, so its thin SVD is the full one.
+  const stats::ThinSvdResult svd = stats::JacobiThinSvd(w, /*want_u=*/true, /*want_v=*/true);
   Eigen::VectorXd x(2 * d * r);
-  Eigen::Map<Eigen::MatrixXd>(x.data(), d, r) =
-      svd.matrixU().leftCols(r) * svd.singularValues().head(r).asDiagonal();
-  Eigen::Map<Eigen::MatrixXd>(x.data() + d * r, d, r) = svd.matrixV().leftCols(r);
+  Eigen::Map<Eigen::MatrixXd>(x.data(), d, r) = svd.u.leftCols(r) * svd.values.head(r).asDiagonal();
+  Eigen::Map<Eigen::MatrixXd>(x.data() + d * r, d, r) = svd.v.leftCols(r);
   return x;
 }
 

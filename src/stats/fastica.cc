@@ -4,14 +4,16 @@
 #include <limits>
 #include <span>
 
+#include <utility>
 #include <vector>
 
-#include <Eigen/SVD>
+#include <Eigen/Core>
 #include <fmt/format.h>
 
 #include "base/random.h"
 #include "base/thread_pool.h"
 #include "stats/dense.h"
+#include "stats/svd.h"
 #include "stats/vector_math.h"
 
 namespace llmrca::stats {
@@ -67,8 +69,8 @@ Result<FastIcaResult> FastIca(const Eigen::MatrixXd& x, const FastIcaOptions& op
 
   // Whitening by PCA (Hyvarinen & Oja 2000, eq. 33): K = D^-1 U' from the SVD xt = U D V', with
   // each column of U signed so that its first entry is positive.
-  Eigen::BDCSVD<Eigen::MatrixXd> svd(xt, Eigen::ComputeThinU);
-  const Eigen::VectorXd& sv = svd.singularValues();
+  ThinSvdResult svd = ThinSvd(xt, /*want_u=*/true, /*want_v=*/false);
+  const Eigen::VectorXd& sv = svd.values;
   const double rank_tol = sv(0) * static_cast<double>(std::max(n, d)) *
                           std::numeric_limits<double>::epsilon();
   if (!(sv(d - 1) > rank_tol)) {
@@ -76,7 +78,7 @@ Result<FastIcaResult> FastIca(const Eigen::MatrixXd& x, const FastIcaOptions& op
         "fastica: data: the centred columns are linearly dependent (singular values {} to {})",
         sv(0), sv(d - 1)));
   }
-  Eigen::MatrixXd u = svd.matrixU();
+  Eigen::MatrixXd u = std::move(svd.u);
   for (Eigen::Index j = 0; j < d; ++j) {
     if (u(0, j) < 0) u.col(j) = -u.col(j);
   }

@@ -6,9 +6,11 @@
 #include <numbers>
 #include <vector>
 
-#include <Eigen/Dense>
-#include <Eigen/SVD>
+#include <Eigen/Core>
+#include <Eigen/QR>
 #include <fmt/format.h>
+
+#include "stats/svd.h"
 
 namespace llmrca::stats {
 namespace {
@@ -168,8 +170,8 @@ SmallPinv PseudoInverse(const Eigen::MatrixXd& m) {
   SmallPinv out;
   out.inverse = Eigen::MatrixXd::Zero(m.cols(), m.rows());
   if (m.size() == 0) return out;
-  Eigen::JacobiSVD<Eigen::MatrixXd> svd(m, Eigen::ComputeThinU | Eigen::ComputeThinV);
-  const Eigen::VectorXd& s = svd.singularValues();
+  const ThinSvdResult svd = JacobiThinSvd(m, /*want_u=*/true, /*want_v=*/true);
+  const Eigen::VectorXd& s = svd.values;
   const double s_max = s.size() > 0 ? s(0) : 0.0;
   const double rank_tol = s_max * static_cast<double>(std::max(m.rows(), m.cols())) * kEps;
   Eigen::VectorXd s_inv = Eigen::VectorXd::Zero(s.size());
@@ -177,7 +179,7 @@ SmallPinv PseudoInverse(const Eigen::MatrixXd& m) {
     if (s(i) > 1e-15 * s_max) s_inv(i) = 1 / s(i);
     if (s(i) > rank_tol) ++out.rank;
   }
-  out.inverse = svd.matrixV() * s_inv.asDiagonal() * svd.matrixU().transpose();
+  out.inverse = svd.v * s_inv.asDiagonal() * svd.u.transpose();
   return out;
 }
 
@@ -228,8 +230,8 @@ Result<OlsDesign> OlsDesign::Create(const Eigen::MatrixXd& x, const OlsOptions& 
     }
   }
 
-  Eigen::BDCSVD<Eigen::MatrixXd> svd(r, Eigen::ComputeThinU | Eigen::ComputeThinV);
-  const Eigen::VectorXd& s = svd.singularValues();
+  const ThinSvdResult svd = ThinSvd(r, /*want_u=*/true, /*want_v=*/true);
+  const Eigen::VectorXd& s = svd.values;
   const double s_max = s.size() > 0 ? s(0) : 0.0;
   Eigen::VectorXd s_inv = Eigen::VectorXd::Zero(s.size());
   std::vector<Eigen::Index> dropped;
@@ -241,10 +243,10 @@ Result<OlsDesign> OlsDesign::Create(const Eigen::MatrixXd& x, const OlsOptions& 
     }
     if (s(i) > rank_rel * s_max) ++d.rank_;
   }
-  d.pinv_r_ = svd.matrixV() * s_inv.asDiagonal() * svd.matrixU().transpose();
+  d.pinv_r_ = svd.v * s_inv.asDiagonal() * svd.u.transpose();
   d.dropped_.resize(m, static_cast<Eigen::Index>(dropped.size()));
   for (size_t a = 0; a < dropped.size(); ++a) {
-    d.dropped_.col(static_cast<Eigen::Index>(a)) = svd.matrixU().col(dropped[a]);
+    d.dropped_.col(static_cast<Eigen::Index>(a)) = svd.u.col(dropped[a]);
   }
   return d;
 }
