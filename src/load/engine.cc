@@ -51,7 +51,7 @@ struct Shared {
   EngineProgress& progress;
   const std::atomic<bool>& stop;
   RequestBuilder builder;
-  std::string base_url;     // without a trailing '/'
+  std::string url;          // the base URL (no trailing '/') and the provider's path
   std::string auth_header;  // "Authorization: Bearer ..." or empty
   Clock::time_point start;
   std::optional<Clock::time_point> send_until;  // closed loop: no sends after it
@@ -84,10 +84,9 @@ class Worker;
 // One request in flight.
 struct Transfer {
   Worker* worker = nullptr;
-  CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
-  std::string url;
-  HttpRequest request;
+  CURL* easy = nullptr;  // the worker's; back to its pool when the transfer ends
+  std::list<std::unique_ptr<Transfer>>::iterator self;  // where it sits in Worker::transfers_
+  std::string body;
   std::string prompt;
   RequestRecord record;
   std::optional<ResponseParser> parser;
@@ -99,18 +98,19 @@ struct Transfer {
   std::optional<int64_t> usage_completion;
   std::optional<int64_t> client_prompt_tokens;
   char error_buffer[CURL_ERROR_SIZE] = {};
-
-  ~Transfer() {
-    if (headers != nullptr) curl_slist_free_all(headers);
-    if (easy != nullptr) curl_easy_cleanup(easy);
-  }
 };
 
 class Worker {
  public:
   Worker(Shared& shared, int users) : shared_(shared), idle_users_(users) {}
   ~Worker() {
+    for (const auto& t : transfers_) {
+      curl_multi_remove_handle(multi_, t->easy);
+      curl_easy_cleanup(t->easy);
+    }
     transfers_.clear();
+    for (CURL* e : idle_easy_) curl_easy_cleanup(e);
+    if (headers_ != nullptr) curl_slist_free_all(headers_);
     if (multi_ != nullptr) curl_multi_cleanup(multi_);
     if (timer_fd_ >= 0) close(timer_fd_);
     if (epoll_fd_ >= 0) close(epoll_fd_);
@@ -140,6 +140,8 @@ class Worker {
   void Deliver(Transfer& t, Clock::time_point end);
   void AbortAll();
   void ArmTimer(Clock::time_point when);
+  CURL* TakeEasy();
+  void Release(Transfer& t);
 
   Shared& shared_;
   CURLM* multi_ = nullptr;
@@ -151,6 +153,11 @@ class Worker {
   int idle_users_ = 0;              // closed loop: users waiting to send
   bool closed_exhausted_ = false;   // closed loop: the request budget is spent
   std::list<std::unique_ptr<Transfer>> transfers_;
+  // Easy handles of ended transfers, ready for the next request: their options for the whole run
+  // are set once, so a request sets only its own (curl_easy_init and its allocations are a large
+  // part of a small request's cost).
+  std::vector<CURL*> idle_easy_;
+  curl_slist* headers_ = nullptr;  // the same for every request of the run
 };
 
 Status Worker::Init() {
@@ -165,6 +172,12 @@ Status Worker::Init() {
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, timer_fd_, &ev) != 0) {
     return Status::Unavailable(fmt::format("load: epoll_ctl: {}", std::strerror(errno)));
   }
+  for (const auto& [name, value] : shared_.builder.headers()) {
+    headers_ = curl_slist_append(headers_, fmt::format("{}: {}", name, value).c_str());
+  }
+  if (!shared_.auth_header.empty()) headers_ = curl_slist_append(headers_, shared_.auth_header.c_str());
+  headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
+  if (headers_ == nullptr) return Status::Unavailable("load: libcurl: cannot build the headers");
   multi_ = curl_multi_init();
   if (multi_ == nullptr) return Status::Unavailable("load: libcurl: curl_multi_init failed");
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Worker::OnSocket);
@@ -347,33 +360,51 @@ bool Worker::StartRequest(int64_t index, int step, Clock::time_point scheduled,
     t->client_prompt_tokens = p->prompt_tokens;
   }
   t->record.max_tokens = max_tokens;
-  t->request = shared_.builder.Build(t->prompt, max_tokens);
-  t->url = shared_.base_url + t->request.path;
-  for (const auto& [name, value] : t->request.headers) {
-    t->headers = curl_slist_append(t->headers, fmt::format("{}: {}", name, value).c_str());
-  }
-  if (!shared_.auth_header.empty()) {
-    t->headers = curl_slist_append(t->headers, shared_.auth_header.c_str());
-  }
-  t->headers = curl_slist_append(t->headers, "Expect:");  // no 100-continue round trip
-  t->easy = curl_easy_init();
-  if (t->easy == nullptr || t->headers == nullptr) {
+  t->body = shared_.builder.Body(t->prompt, max_tokens);
+  t->easy = TakeEasy();
+  if (t->easy == nullptr) {
     shared_.SetError(Status::Unavailable("load: libcurl: cannot create a request handle"));
     return false;
   }
-  const EngineOptions& o = shared_.options;
   CURL* e = t->easy;
-  curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
-  curl_easy_setopt(e, CURLOPT_POST, 1L);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request.body.data());
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->request.body.size()));
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Worker::OnWrite);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.data());
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Worker::OnHeader);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
   curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error_buffer);
+  t->send_time = Clock::now();
+  t->record.send_s = SecondsBetween(shared_.start, t->send_time);
+  if (!OpenLoop()) t->record.scheduled_s = t->record.send_s;
+  const CURLMcode added = curl_multi_add_handle(multi_, e);
+  if (added != CURLM_OK) {
+    idle_easy_.push_back(e);
+    shared_.SetError(Status::Unavailable(
+        fmt::format("load: libcurl: cannot start a request: {}", curl_multi_strerror(added))));
+    return false;
+  }
+  shared_.progress.started.fetch_add(1, std::memory_order_relaxed);
+  shared_.progress.in_flight.fetch_add(1, std::memory_order_relaxed);
+  Transfer* raw = t.get();
+  transfers_.push_back(std::move(t));
+  raw->self = std::prev(transfers_.end());
+  return true;
+}
+
+CURL* Worker::TakeEasy() {
+  if (!idle_easy_.empty()) {
+    CURL* e = idle_easy_.back();
+    idle_easy_.pop_back();
+    return e;
+  }
+  CURL* e = curl_easy_init();
+  if (e == nullptr) return nullptr;
+  const EngineOptions& o = shared_.options;
+  curl_easy_setopt(e, CURLOPT_URL, shared_.url.c_str());
+  curl_easy_setopt(e, CURLOPT_POST, 1L);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Worker::OnWrite);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Worker::OnHeader);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(o.request_timeout.count()));
@@ -389,19 +420,14 @@ bool Worker::StartRequest(int64_t index, int step, Clock::time_point scheduled,
   }
   // Wait for a connection to free up rather than open a new one only under HTTP/2 (multiplexing).
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, o.http_version == HttpVersion::kHttp2 ? 1L : 0L);
-  t->send_time = Clock::now();
-  t->record.send_s = SecondsBetween(shared_.start, t->send_time);
-  if (!OpenLoop()) t->record.scheduled_s = t->record.send_s;
-  const CURLMcode added = curl_multi_add_handle(multi_, e);
-  if (added != CURLM_OK) {
-    shared_.SetError(Status::Unavailable(
-        fmt::format("load: libcurl: cannot start a request: {}", curl_multi_strerror(added))));
-    return false;
-  }
-  shared_.progress.started.fetch_add(1, std::memory_order_relaxed);
-  shared_.progress.in_flight.fetch_add(1, std::memory_order_relaxed);
-  transfers_.push_back(std::move(t));
-  return true;
+  return e;
+}
+
+// Ends the life of a transfer that is out of the multi handle: its easy handle goes back to the
+// pool and the transfer is freed.
+void Worker::Release(Transfer& t) {
+  idle_easy_.push_back(t.easy);
+  transfers_.erase(t.self);
 }
 
 void Worker::ReadDone() {
@@ -470,12 +496,7 @@ void Worker::Finish(Transfer& t, CURLcode code) {
   }
   Deliver(t, end);
   const int user = t.user;
-  for (auto it = transfers_.begin(); it != transfers_.end(); ++it) {
-    if (it->get() == &t) {
-      transfers_.erase(it);
-      break;
-    }
-  }
+  Release(t);
   if (user >= 0) ++idle_users_;
 }
 
@@ -515,7 +536,7 @@ void Worker::AbortAll() {
     t.record.error_class = ErrorClass::kOther;
     t.record.error = "interrupted: still in flight when the run was stopped";
     Deliver(t, now);
-    transfers_.pop_front();
+    Release(t);
   }
 }
 
@@ -560,6 +581,13 @@ void Worker::Run() {
       if ((events[i].events & EPOLLOUT) != 0) flags |= CURL_CSELECT_OUT;
       if ((events[i].events & (EPOLLERR | EPOLLHUP)) != 0) flags |= CURL_CSELECT_ERR;
       curl_multi_socket_action(multi_, fd, flags, &running);
+      // Within a busy batch, end finished transfers now (their end time is taken there) and
+      // send arrivals that fell due, rather than after the whole batch.
+      ReadDone();
+      if (OpenLoop() && pending_ && !drain_deadline) {
+        const Clock::time_point t = Clock::now();
+        if (shared_.start + pending_->offset <= t) StartDue(t);
+      }
     }
     if (curl_deadline_ && Clock::now() >= *curl_deadline_) {
       curl_deadline_.reset();
@@ -622,7 +650,7 @@ Result<EngineResult> RunEngine(const EngineOptions& options, ArrivalSchedule* sc
   LLMRCA_ASSIGN_OR_RETURN(RequestBuilder builder, RequestBuilder::Create(options.request));
 
   Shared shared(options, schedule, prompts, sink, progress, stop, std::move(builder));
-  shared.base_url = std::move(base_url);
+  shared.url = base_url + shared.builder.path();
   if (!options.api_key.empty()) shared.auth_header = "Authorization: Bearer " + options.api_key;
 
   // Closed-loop users are dealt to the event loops round-robin.

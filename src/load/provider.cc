@@ -516,10 +516,75 @@ Result<RequestBuilder> RequestBuilder::Create(const RequestOptions& options) {
       b.path_ = options.chat ? "/v1/chat/completions" : "/v1/completions";
       break;
   }
+  b.headers_.emplace_back("Content-Type", "application/json");
+  if (options.stream) b.headers_.emplace_back("Accept", "text/event-stream");
+  b.MakeTemplate();
   return b;
 }
 
-HttpRequest RequestBuilder::Build(std::string_view prompt_bytes, int64_t max_tokens) const {
+HttpRequest RequestBuilder::Build(std::string_view prompt, int64_t max_tokens) const {
+  HttpRequest req;
+  req.path = path_;
+  req.headers = headers_;
+  req.body = Body(prompt, max_tokens);
+  return req;
+}
+
+std::string RequestBuilder::Body(std::string_view prompt, int64_t max_tokens) const {
+  if (template_.empty()) return BodyFromJson(prompt, max_tokens);
+  size_t size = prompt.size() + 64;
+  for (const Piece& piece : template_) size += piece.literal.size();
+  std::string out;
+  out.reserve(size);
+  for (const Piece& piece : template_) {
+    out.append(piece.literal);
+    switch (piece.slot) {
+      case Slot::kPrompt:
+        AppendJsonString(out, prompt);
+        break;
+      case Slot::kMaxTokens:
+        fmt::format_to(std::back_inserter(out), "{}", max_tokens);
+        break;
+      case Slot::kEnd:
+        break;
+    }
+  }
+  return out;
+}
+
+void RequestBuilder::MakeTemplate() {
+  // Dump the body once with marker values, cut it at the markers, and keep the template only if
+  // it rebuilds probe bodies exactly (a marker inside extra_body, say, would spoil it).
+  constexpr std::string_view kPromptMarker = "\"llmrca-prompt-slot-5c1e\"";
+  constexpr int64_t kMaxTokensMarker = 7'319'046'285'113;
+  const std::string marked = BodyFromJson(kPromptMarker.substr(1, kPromptMarker.size() - 2),
+                                          kMaxTokensMarker);
+  const std::string tokens_marker = std::to_string(kMaxTokensMarker);
+  std::vector<Piece> pieces;
+  size_t from = 0;
+  for (;;) {
+    const size_t at_prompt = marked.find(kPromptMarker, from);
+    const size_t at_tokens = marked.find(tokens_marker, from);
+    if (at_prompt == std::string::npos && at_tokens == std::string::npos) break;
+    const bool prompt_first = at_tokens == std::string::npos ||
+                              (at_prompt != std::string::npos && at_prompt < at_tokens);
+    const size_t at = prompt_first ? at_prompt : at_tokens;
+    pieces.push_back({marked.substr(from, at - from), prompt_first ? Slot::kPrompt : Slot::kMaxTokens});
+    from = at + (prompt_first ? kPromptMarker.size() : tokens_marker.size());
+  }
+  pieces.push_back({marked.substr(from), Slot::kEnd});
+  template_ = std::move(pieces);
+  for (const auto& [probe, tokens] :
+       {std::pair<std::string_view, int64_t>{"probe \"q\"\n\x01\xc3\xa9", 3},
+        std::pair<std::string_view, int64_t>{"", 1234567}}) {
+    if (Body(probe, tokens) != BodyFromJson(probe, tokens)) {
+      template_.clear();
+      return;
+    }
+  }
+}
+
+std::string RequestBuilder::BodyFromJson(std::string_view prompt_bytes, int64_t max_tokens) const {
   const RequestOptions& o = options_;
   // Bodies keep the seed's field order (ordered_json); the server does not care, readers do.
   OrderedJson body = OrderedJson::object();
@@ -596,12 +661,77 @@ HttpRequest RequestBuilder::Build(std::string_view prompt_bytes, int64_t max_tok
       for (const auto& [key, value] : extra.items()) body[key] = value;
     }
   }
-  HttpRequest req;
-  req.path = path_;
-  req.headers.emplace_back("Content-Type", "application/json");
-  if (o.stream) req.headers.emplace_back("Accept", "text/event-stream");
-  req.body = body.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
-  return req;
+  return body.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+}
+
+namespace {
+
+// The length of the well-formed UTF-8 sequence at s[i] (Unicode 15, table 3-7), or 0 when the
+// bytes there are not one. s[i] >= 0x80.
+size_t Utf8SequenceAt(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char b0 = byte(i);
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  const size_t mark = out.size();
+  out.push_back('"');
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      const size_t n = Utf8SequenceAt(s, i);
+      if (n == 0) {
+        // Invalid UTF-8: let the JSON library write the whole string with its replacements.
+        out.resize(mark);
+        out += OrderedJson(std::string(s)).dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+        return;
+      }
+      i += n;
+      continue;
+    }
+    out.append(s.data() + run, i - run);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c); break;
+    }
+    run = ++i;
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
 }
 
 // ----- ResponseParser ---------------------------------------------------------------------------
