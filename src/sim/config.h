@@ -40,6 +40,7 @@ struct EngineConfig {
   double cpu_step_s = 0.5e-3;          // scheduler + input prep per step (V1: 0.3-1 ms)
   double cpu_per_seq_s = 3e-6;         // + per running request (2-5 us)
   double startup_s = 45;               // restart to "Application startup complete" (30-60 s warm)
+  int num_gpu_blocks_override = 0;     // > 0: the KV pool has this many blocks (vLLM's flag)
 };
 
 struct Topology {

@@ -12,7 +12,9 @@ Engine::Engine(const EngineConfig& config, const ModelProfile& model, const GpuP
   const double kv_bytes = gpu.memory_bytes * config.gpu_memory_utilization - weight_bytes_ -
                           config.activation_reserve_bytes;
   const double block_bytes = config.block_size * model.kv_bytes_per_token;
-  total_blocks_ = std::max(1, static_cast<int>(kv_bytes / block_bytes));
+  total_blocks_ = config.num_gpu_blocks_override > 0
+                      ? config.num_gpu_blocks_override
+                      : std::max(1, static_cast<int>(kv_bytes / block_bytes));
   full_blocks_ = total_blocks_;
   free_blocks_ = total_blocks_;
   state_blocks_ = static_cast<int>(std::ceil(model.state_bytes_per_seq / block_bytes));
@@ -155,6 +157,7 @@ void Engine::FinishStep(StepEvents& events) {
       // The whole context is in the cache: the step sampled the next token.
       ++s.generated;
       ++events.tokens;
+      events.emitted.push_back(s.req);
       if (s.generated == 1) events.first_tokens.push_back(s.req);
       if (s.generated >= s.target) {
         events.finished.push_back(s.req);

@@ -40,6 +40,7 @@ struct StepStats {
 struct StepEvents {
   std::vector<uint32_t> first_tokens;  // requests whose first token was emitted
   std::vector<uint32_t> finished;      // requests that emitted their last token
+  std::vector<uint32_t> emitted;       // requests that emitted a token, in batch order
   int tokens = 0;                      // output tokens emitted
   int preemptions = 0;
 };

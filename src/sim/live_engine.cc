@@ -1,0 +1,201 @@
+#include "sim/live_engine.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+
+#include <array>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace llmrca::sim {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::array<std::string_view, 10> kWords = {"The",   " quick", " brown", " fox",
+                                                     " jumps", " over",  " the",   " lazy",
+                                                     " dog",  "."};
+
+int64_t ThreadCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+std::chrono::nanoseconds BurnThreadCpu(double seconds) {
+  const Clock::time_point wall0 = Clock::now();
+  if (!(seconds > 0)) return std::chrono::nanoseconds(0);
+  const int64_t until = ThreadCpuNs() + static_cast<int64_t>(seconds * 1e9);
+  // FNV-1a over a rolling buffer: cheap, and its result is kept, so it is not optimised away.
+  static thread_local uint64_t sink = 1469598103934665603ull;
+  uint64_t h = sink;
+  do {
+    for (int i = 0; i < 512; ++i) {
+      h ^= static_cast<uint64_t>(i) & 0xff;
+      h *= 1099511628211ull;
+    }
+  } while (ThreadCpuNs() < until);
+  sink = h;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - wall0);
+}
+
+LiveEngine::LiveEngine(LiveEngineOptions options, TokenCallback on_token)
+    : options_(std::move(options)),
+      on_token_(std::move(on_token)),
+      engine_(options_.config, options_.model, options_.gpu),
+      metrics_(options_.max_model_len) {}
+
+Result<std::unique_ptr<LiveEngine>> LiveEngine::Start(LiveEngineOptions options,
+                                                     TokenCallback on_token) {
+  if (options.model.params <= 0 || options.gpu.memory_bandwidth <= 0) {
+    return Status::InvalidArgument("serve-sim: engine: no model or GPU profile");
+  }
+  if (options.max_model_len < 1) {
+    return Status::InvalidArgument(
+        fmt::format("serve-sim: engine: max_model_len {}: need >= 1", options.max_model_len));
+  }
+  if (!(options.cpu_per_token_s >= 0) || !(options.config.cpu_step_s >= 0)) {
+    return Status::InvalidArgument("serve-sim: engine: CPU times must be >= 0");
+  }
+  std::unique_ptr<LiveEngine> e(new LiveEngine(std::move(options), std::move(on_token)));
+  e->thread_ = std::thread([raw = e.get()] { raw->Run(); });
+  if (e->options_.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(static_cast<size_t>(e->options_.cpu), &set);
+    const int rc = pthread_setaffinity_np(e->thread_.native_handle(), sizeof(set), &set);
+    if (rc != 0) {
+      return Status::InvalidArgument(
+          fmt::format("serve-sim: engine: cannot pin to CPU {}: {}", e->options_.cpu,
+                      std::strerror(rc)));  // the destructor stops the thread
+    }
+  }
+  return e;
+}
+
+LiveEngine::~LiveEngine() {
+  stop_ = true;
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Result<uint64_t> LiveEngine::Submit(int prompt_tokens, int output_tokens) {
+  if (prompt_tokens < 1 || output_tokens < 1 ||
+      static_cast<int64_t>(prompt_tokens) + output_tokens > options_.max_model_len) {
+    return Status::InvalidArgument(fmt::format(
+        "This model's maximum context length is {} tokens. However, you requested {} tokens "
+        "({} in the messages, {} in the completion).",
+        options_.max_model_len, static_cast<int64_t>(prompt_tokens) + output_tokens,
+        prompt_tokens, output_tokens));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint32_t id = next_id_++;
+  if (!engine_.Enqueue(id, prompt_tokens, output_tokens)) {
+    return Status::InvalidArgument(fmt::format(
+        "the request ({} prompt + {} output tokens) can never fit the KV cache ({} blocks)",
+        prompt_tokens, output_tokens, engine_.total_blocks()));
+  }
+  Live& l = live_[id];
+  l.prompt = prompt_tokens;
+  l.target = output_tokens;
+  l.arrival = Clock::now();
+  metrics_.num_requests_waiting = engine_.waiting();
+  wake_.notify_one();
+  return uint64_t{id};
+}
+
+VllmMetrics LiveEngine::Metrics() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return metrics_;
+}
+
+int LiveEngine::running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return engine_.running();
+}
+
+int LiveEngine::waiting() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return engine_.waiting();
+}
+
+void LiveEngine::Run() {
+  std::vector<TokenEvent> out;
+  for (;;) {
+    StepStats stats;
+    double cpu_s = 0;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return stop_.load() || engine_.Load() > 0; });
+      if (stop_) return;
+      if (engine_.StartStep(EngineConditions{}, stats) <= 0) continue;
+      cpu_s = options_.config.cpu_step_s + options_.config.cpu_per_seq_s * stats.seqs;
+      metrics_.num_requests_running = engine_.running();
+      metrics_.num_requests_waiting = engine_.waiting();
+      metrics_.kv_cache_usage = engine_.KvUsage();
+    }
+    // The CPU part (real work), then the GPU part (slept).
+    BurnThreadCpu(cpu_s);
+    std::this_thread::sleep_until(Clock::now() + std::chrono::nanoseconds(
+                                                      static_cast<int64_t>(stats.gpu_busy_s * 1e9)));
+    if (stop_) return;
+    StepEvents ev;
+    out.clear();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      engine_.FinishStep(ev);
+      metrics_.num_preemptions += static_cast<uint64_t>(ev.preemptions);
+      metrics_.prompt_tokens += static_cast<uint64_t>(stats.prompt_tokens);
+      metrics_.generation_tokens += static_cast<uint64_t>(ev.tokens);
+    }
+    // Detokenising: real work per emitted token.
+    BurnThreadCpu(options_.cpu_per_token_s * static_cast<double>(ev.emitted.size()));
+    const Clock::time_point now = Clock::now();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const uint32_t id : ev.emitted) {
+        auto it = live_.find(id);
+        if (it == live_.end()) continue;
+        Live& l = it->second;
+        TokenEvent t;
+        t.id = id;
+        t.index = l.emitted++;
+        t.last = l.emitted >= l.target;
+        t.text = kWords[static_cast<size_t>(t.index) % kWords.size()];
+        t.time = now;
+        if (t.index == 0) {
+          l.first = now;
+          metrics_.ttft_s.Observe(Seconds(now - l.arrival));
+        } else {
+          metrics_.tpot_s.Observe(Seconds(now - l.last));  // V1: every inter-token interval
+        }
+        l.last = now;
+        if (t.last) {
+          metrics_.e2e_s.Observe(Seconds(now - l.arrival));
+          metrics_.decode_s.Observe(Seconds(now - l.first));
+          metrics_.prompt_tokens_per_request.Observe(l.prompt);
+          metrics_.generation_tokens_per_request.Observe(l.target);
+          ++metrics_.success_length;  // every request runs to its max_tokens
+          live_.erase(it);
+        }
+        out.push_back(t);
+      }
+      metrics_.num_requests_running = engine_.running();
+      metrics_.num_requests_waiting = engine_.waiting();
+      metrics_.kv_cache_usage = engine_.KvUsage();
+    }
+    if (on_token_) {
+      for (const TokenEvent& t : out) on_token_(t);
+    }
+  }
+}
+
+}  // namespace llmrca::sim
