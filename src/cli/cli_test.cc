@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -357,6 +358,42 @@ TEST_F(CliTest, LoadAgainstADeadServerStillWritesEverythingAndHidesTheKey) {
     EXPECT_THAT(Slurp(out / f), Not(HasSubstr("secret-key-123")));
   }
   EXPECT_THAT(jsonl + r.out + r.err, Not(HasSubstr("secret-key-123")));
+}
+
+TEST_F(CliTest, LoadAgainstAServeSimEngineAndTheEngineStopsOnSigterm) {
+  // A live simulated engine on a free port, bounded by --duration in case the test dies; the
+  // load generator streams 20 requests through it; SIGTERM then stops it, leaving no process.
+  const fs::path out = tmp_ / "engine.out", pid_file = tmp_ / "engine.pid";
+  ASSERT_EQ(std::system(fmt::format("'{}' serve-sim engine --port 0 --duration 60 >'{}' 2>'{}' & "
+                                    "echo $! >'{}'",
+                                    LLMRCA_BINARY, out.string(), (tmp_ / "engine.err").string(),
+                                    pid_file.string())
+                            .c_str()),
+            0);
+  std::string url;
+  for (int i = 0; i < 200 && url.empty(); ++i) {
+    const std::string text = Slurp(out);
+    const size_t at = text.find("http://");
+    if (at != std::string::npos && text.find(' ', at) != std::string::npos) {
+      url = text.substr(at, text.find(' ', at) - at);
+    }
+    if (url.empty()) usleep(20000);
+  }
+  const pid_t pid = std::stoi(Slurp(pid_file));
+  ASSERT_FALSE(url.empty()) << Slurp(tmp_ / "engine.err");
+  Run r = Llmrca("load --url " + url + " --provider vllm -u 4 -n 20 -p 64 -o 16 --format json "
+                 "--progress off");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"completed\": 20"));
+  EXPECT_THAT(r.out, HasSubstr("\"tokens_mismatch\": 0"));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  bool gone = false;
+  for (int i = 0; i < 250 && !gone; ++i) {
+    gone = kill(pid, 0) != 0;
+    if (!gone) usleep(20000);
+  }
+  EXPECT_TRUE(gone) << "serve-sim engine still running after SIGTERM";
+  EXPECT_THAT(Slurp(tmp_ / "engine.err"), HasSubstr("stopped"));
 }
 
 TEST_F(CliTest, LoadHelpDefinesEveryMetricAndRejectsUnboundedRuns) {

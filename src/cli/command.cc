@@ -1,5 +1,6 @@
 #include "cli/command.h"
 
+#include <csignal>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -61,6 +62,32 @@ Status AsUsageError(Status status) {
     return Status::InvalidArgument(status.message());
   }
   return status;
+}
+
+namespace {
+
+// Set by SIGINT/SIGTERM. A lock-free atomic is async-signal-safe to store to.
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+extern "C" void OnStopSignal(int) {
+  g_stop.store(true);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+}  // namespace
+
+std::atomic<bool>& CatchStopSignals() {
+  g_stop = false;
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
+  return g_stop;
+}
+
+void ReleaseStopSignals() {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 }
 
 }  // namespace llmrca::cli

@@ -3,6 +3,7 @@
 // commands that read cases.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -45,6 +46,12 @@ Result<rca::ParamMap> ParseParamFlags(const std::vector<std::string>& items);
 
 // Writes to stdout; a failed write (e.g. a closed pipe) is a kIoError.
 Status WriteStdout(const std::string& text);
+
+// Makes SIGINT and SIGTERM set the returned flag (cleared first) instead of killing the
+// process, so that a long-running command (load, serve-sim) can stop cleanly; a second signal
+// kills the process the usual way. ReleaseStopSignals() restores the default handlers.
+std::atomic<bool>& CatchStopSignals();
+void ReleaseStopSignals();
 
 // Turns "unknown method" (kNotFound from the registry) into a usage error.
 Status AsUsageError(Status status);

@@ -7,6 +7,7 @@
 #endif
 #include "cli/methods_command.h"
 #include "cli/rca_command.h"
+#include "cli/serve_sim_command.h"
 #include "cli/sim_command.h"
 #include "cli/version_command.h"
 
@@ -22,6 +23,7 @@ constexpr Command kCommands[] = {
 #endif
     {"methods", AddMethodsCommand},
     {"sim", AddSimCommand},
+    {"serve-sim", AddServeSimCommand},
     {"version", AddVersionCommand},
 };
 }  // namespace

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -28,18 +27,6 @@
 
 namespace llmrca::cli {
 namespace {
-
-// Set by SIGINT/SIGTERM; the engine stops scheduling when it sees it. A lock-free atomic is
-// async-signal-safe to store to.
-std::atomic<bool> g_stop{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-
-extern "C" void OnStopSignal(int) {
-  g_stop.store(true);
-  // A second Ctrl-C kills the process the usual way.
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-}
 
 constexpr const char* kMetricHelp =
     "Metrics (times in ms; every request is also written to requests.jsonl with --out):\n"
@@ -482,9 +469,8 @@ Status RunLoad(const LoadFlags& f) {
   const bool progress = f.progress == "on" || (f.progress == "auto" && isatty(STDERR_FILENO) == 1);
   load::EngineProgress counters;
 
-  g_stop = false;
-  std::signal(SIGINT, OnStopSignal);
-  std::signal(SIGTERM, OnStopSignal);
+  // Ctrl-C: the engine stops scheduling when it sees the flag.
+  std::atomic<bool>& stop_flag = CatchStopSignals();
   auto on_start = [&](const load::EngineResult& start) {
     if (!f.out_dir.empty()) {
       load::RecordsHeader header;
@@ -497,7 +483,7 @@ Status RunLoad(const LoadFlags& f) {
         sink.SetWriter(std::move(w).value());
       } else {
         setup = w.status();
-        g_stop = true;
+        stop_flag = true;
       }
     }
     if (!f.scrape_url.empty()) {
@@ -510,7 +496,7 @@ Status RunLoad(const LoadFlags& f) {
         scraper = std::move(started).value();
       } else {
         setup = started.status();
-        g_stop = true;
+        stop_flag = true;
       }
     }
   };
@@ -522,9 +508,8 @@ Status RunLoad(const LoadFlags& f) {
                sink.TtftP50Ms());
   };
   Result<load::EngineResult> ran =
-      load::RunEngine(engine, schedule.get(), *prompts, sink, counters, g_stop, on_start, on_tick);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+      load::RunEngine(engine, schedule.get(), *prompts, sink, counters, stop_flag, on_start, on_tick);
+  ReleaseStopSignals();
   if (progress) fmt::print(stderr, "\n");
   if (scraper) scraper->Stop();
   if (!ran.ok()) return ran.status();
