@@ -46,34 +46,35 @@ TEST(ServeEngineTest, StreamsACompletionInVllmsWireFormatWithUsageAndDone) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   Client c((*s)->port());
   ASSERT_TRUE(c.Send(Post("/v1/completions",
-                          R"({"model":"llama-3-8b","prompt":"0123456789abcdef","max_tokens":5,)"
+                          R"({"model":"llama-3-8b","prompt":"0123456789abcdef","max_tokens":20,)"
                           R"("stream":true,"stream_options":{"include_usage":true}})")));
   auto r = c.Read();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 200);
   EXPECT_NE(r->head.find("Content-Type: text/event-stream"), std::string::npos);
   const std::vector<std::string> ev = Events(r->body);
-  ASSERT_EQ(ev.size(), 7u);  // 5 tokens, the usage chunk, [DONE]
+  ASSERT_EQ(ev.size(), 22u);  // 20 tokens, the usage chunk, [DONE]
   std::string text;
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < 20; ++i) {
     const Json j = Json::parse(ev[static_cast<size_t>(i)]);
     EXPECT_EQ(j["object"], "text_completion");
     EXPECT_EQ(j["model"], "llama-3-8b");
     text += j["choices"][0]["text"].get<std::string>();
-    EXPECT_EQ(j["choices"][0]["finish_reason"], i == 4 ? Json("length") : Json(nullptr));
+    EXPECT_EQ(j["choices"][0]["finish_reason"], i == 19 ? Json("length") : Json(nullptr));
   }
-  EXPECT_EQ(text, "The quick brown fox jumps");
-  const Json usage = Json::parse(ev[5]);
+  EXPECT_EQ(text.substr(0, 25), "The quick brown fox jumps");
+  const Json usage = Json::parse(ev[20]);
   EXPECT_TRUE(usage["choices"].empty());
   // 16 prompt bytes at 4 bytes a token: 4 prompt tokens.
-  EXPECT_EQ(usage["usage"], Json::parse(R"({"prompt_tokens":4,"completion_tokens":5,"total_tokens":9})"));
-  EXPECT_EQ(ev[6], "[DONE]");
+  EXPECT_EQ(usage["usage"], Json::parse(R"({"prompt_tokens":4,"completion_tokens":20,"total_tokens":24})"));
+  EXPECT_EQ(ev[21], "[DONE]");
   // Tokens come one engine step apart (~6.9 ms by the roofline, see live_engine_test.cc), not
-  // in one burst.
-  ASSERT_GE(r->chunk_times.size(), 5u);
+  // in one burst: 19 steps, ~130 ms, from the first chunk to the last. Asserted with room for a
+  // test thread that reads late on a loaded machine.
+  ASSERT_GE(r->chunk_times.size(), 2u);
   const double spread_ms = std::chrono::duration<double, std::milli>(
                                r->chunk_times.back() - r->chunk_times.front()).count();
-  EXPECT_GT(spread_ms, 4 * 6.0);
+  EXPECT_GT(spread_ms, 60.0);
 }
 
 TEST(ServeEngineTest, AnswersChatWholeAndCountsItInTheMetrics) {
