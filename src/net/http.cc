@@ -129,4 +129,51 @@ Result<HttpHead> ParseRequestHead(std::string_view head) {
   return out;
 }
 
+RequestReader::Step RequestReader::Next(std::string& in) {
+  Step step;
+  const auto error = [&](int status, std::string message) {
+    step.outcome = Outcome::kError;
+    step.status = status;
+    step.message = std::move(message);
+    return step;
+  };
+  if (!head_) {
+    size_t skip = 0;
+    while (skip + 1 < in.size() && in[skip] == '\r' && in[skip + 1] == '\n') skip += 2;
+    if (skip > 0) in.erase(0, skip);
+    const size_t end = in.find("\r\n\r\n");
+    if ((end == std::string::npos && in.size() > limits_.max_head_bytes) ||
+        (end != std::string::npos && end > limits_.max_head_bytes)) {
+      return error(431, fmt::format("request head over {} bytes", limits_.max_head_bytes));
+    }
+    if (end == std::string::npos) return step;
+    Result<HttpHead> head = ParseRequestHead(std::string_view(in).substr(0, end));
+    if (!head.ok()) return error(400, head.status().message());
+    if (head->has_transfer_encoding) {
+      return error(501, "Transfer-Encoding request bodies are not supported; send Content-Length");
+    }
+    if (head->content_length > limits_.max_body_bytes) {
+      return error(413, fmt::format("body of {} bytes is over the {}-byte limit",
+                                    head->content_length, limits_.max_body_bytes));
+    }
+    head_ = std::move(head).value();
+    head_bytes_ = end + 4;
+    sent_continue_ = false;
+  }
+  const size_t need = head_bytes_ + head_->content_length;
+  if (in.size() < need) {
+    if (head_->expect_continue && !sent_continue_) {
+      sent_continue_ = true;
+      step.send_continue = true;
+    }
+    return step;
+  }
+  step.outcome = Outcome::kRequest;
+  step.body = in.substr(head_bytes_, head_->content_length);
+  in.erase(0, need);
+  step.head = std::move(*head_);
+  head_.reset();
+  return step;
+}
+
 }  // namespace llmrca::net

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,42 @@ struct HttpHead {
 // an HTTP version other than 1.0/1.1, a header line without a name, a bad or conflicting
 // Content-Length.
 Result<HttpHead> ParseRequestHead(std::string_view head);
+
+// Cuts requests out of one connection's input, in order (RFC 9112 framing; bodies by
+// Content-Length only). One per connection; it remembers a head whose body is still arriving.
+class RequestReader {
+ public:
+  struct Limits {
+    size_t max_head_bytes = 64 * 1024;         // beyond: 431
+    size_t max_body_bytes = 16 * 1024 * 1024;  // beyond: 413
+  };
+  enum class Outcome {
+    kNeedMore,  // no complete request yet
+    kRequest,   // `head` and `body` hold the next request, removed from the input
+    kError,     // answer `status` with `message` and close the connection
+  };
+  struct Step {
+    Outcome outcome = Outcome::kNeedMore;
+    // kNeedMore: the client asked for "100 Continue" and should get it now (once per request).
+    bool send_continue = false;
+    HttpHead head;
+    std::string body;
+    int status = 0;
+    std::string message;
+  };
+
+  explicit RequestReader(Limits limits) : limits_(limits) {}
+  // Takes the next request from the front of `in` if it is complete. Empty lines before a
+  // request line are dropped (RFC 9112 2.2). Errors: 400 (a bad head, see ParseRequestHead),
+  // 431, 413, 501 (a Transfer-Encoding body).
+  Step Next(std::string& in);
+
+ private:
+  Limits limits_;
+  std::optional<HttpHead> head_;  // parsed, its body not yet complete
+  size_t head_bytes_ = 0;
+  bool sent_continue_ = false;
+};
 
 // "OK", "Not Found", ...; "Client Error" / "Server Error" for codes it does not know.
 std::string_view ReasonPhrase(int status);

@@ -140,10 +140,9 @@ class HttpServer::Impl {
     uint64_t id = 0;
     int fd = -1;
     uint32_t events = 0;
+    explicit Conn(RequestReader::Limits limits) : reader(limits) {}
     std::string in;
-    std::optional<HttpHead> head;
-    size_t head_bytes = 0;
-    bool sent_continue = false;
+    RequestReader reader;
     std::string out;
     size_t out_off = 0;
     std::shared_ptr<Responder::Exchange> exchange;  // the response in progress, if any
@@ -279,7 +278,8 @@ void HttpServer::Impl::AcceptAll() {
     if (fd < 0) return;  // EAGAIN, or out of descriptors: the backlog keeps the rest
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto c = std::make_unique<Conn>();
+    auto c = std::make_unique<Conn>(
+        RequestReader::Limits{options_.max_head_bytes, options_.max_body_bytes});
     c->id = next_id_++;
     c->fd = fd;
     c->events = EPOLLIN;
@@ -338,50 +338,21 @@ void HttpServer::Impl::ProcessInput(Conn& c) {
 }
 
 bool HttpServer::Impl::ParseOne(Conn& c) {
-  if (!c.head) {
-    size_t skip = 0;  // RFC 9112 2.2: empty lines before a request line are ignored
-    while (skip + 1 < c.in.size() && c.in[skip] == '\r' && c.in[skip + 1] == '\n') skip += 2;
-    if (skip > 0) c.in.erase(0, skip);
-    const size_t end = c.in.find("\r\n\r\n");
-    if (end == std::string::npos || end > options_.max_head_bytes) {
-      if (c.in.size() > options_.max_head_bytes) {
-        ProtocolError(c, 431, fmt::format("request head over {} bytes", options_.max_head_bytes));
-      }
-      return false;
-    }
-    Result<HttpHead> head = ParseRequestHead(std::string_view(c.in).substr(0, end));
-    if (!head.ok()) {
-      ProtocolError(c, 400, head.status().message());
-      return false;
-    }
-    if (head->has_transfer_encoding) {
-      ProtocolError(c, 501, "Transfer-Encoding request bodies are not supported; send "
-                            "Content-Length");
-      return false;
-    }
-    if (head->content_length > options_.max_body_bytes) {
-      ProtocolError(c, 413, fmt::format("body of {} bytes is over the {}-byte limit",
-                                        head->content_length, options_.max_body_bytes));
-      return false;
-    }
-    c.head = std::move(head).value();
-    c.head_bytes = end + 4;
-    c.sent_continue = false;
+  RequestReader::Step step = c.reader.Next(c.in);
+  if (step.outcome == RequestReader::Outcome::kError) {
+    ProtocolError(c, step.status, step.message);
+    return false;
   }
-  const size_t need = c.head_bytes + c.head->content_length;
-  if (c.in.size() < need) {
-    if (c.head->expect_continue && !c.sent_continue) {
-      c.sent_continue = true;
+  if (step.outcome == RequestReader::Outcome::kNeedMore) {
+    if (step.send_continue) {
       Queue(c, "HTTP/1.1 100 Continue\r\n\r\n");
       Flush(c);
     }
     return false;
   }
   HttpRequest request;
-  request.body = c.in.substr(c.head_bytes, c.head->content_length);
-  c.in.erase(0, need);
-  request.head = std::move(*c.head);
-  c.head.reset();
+  request.head = std::move(step.head);
+  request.body = std::move(step.body);
   auto x = std::make_shared<Responder::Exchange>();
   x->channel = channel_;
   x->conn = c.id;

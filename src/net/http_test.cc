@@ -42,6 +42,30 @@ TEST(HttpHeadTest, RejectsMalformedHeads) {
   EXPECT_TRUE(ParseRequestHead("GET / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3").ok());
 }
 
+TEST(RequestReaderTest, CutsRequestsOutOfTheInputInOrder) {
+  RequestReader reader({64, 10});
+  std::string in = "\r\nPOST /a HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nab";
+  RequestReader::Step s = reader.Next(in);
+  EXPECT_EQ(s.outcome, RequestReader::Outcome::kNeedMore);
+  EXPECT_TRUE(s.send_continue);
+  EXPECT_FALSE(reader.Next(in).send_continue);  // once per request
+  in += "cGET /b HTTP/1.1\r\n\r\n";
+  s = reader.Next(in);
+  ASSERT_EQ(s.outcome, RequestReader::Outcome::kRequest);
+  EXPECT_EQ(s.head.path, "/a");
+  EXPECT_EQ(s.body, "abc");
+  s = reader.Next(in);
+  ASSERT_EQ(s.outcome, RequestReader::Outcome::kRequest);
+  EXPECT_EQ(s.head.path, "/b");
+  EXPECT_TRUE(in.empty());
+  EXPECT_EQ(reader.Next(in).outcome, RequestReader::Outcome::kNeedMore);
+
+  std::string big = "GET / HTTP/1.1\r\nX: " + std::string(80, 'x');
+  EXPECT_EQ(reader.Next(big).status, 431);
+  std::string long_body = "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n";
+  EXPECT_EQ(reader.Next(long_body).status, 413);
+}
+
 TEST(HttpHeadTest, ReasonPhrases) {
   EXPECT_EQ(ReasonPhrase(200), "OK");
   EXPECT_EQ(ReasonPhrase(404), "Not Found");

@@ -69,11 +69,9 @@ void ExpositionWriter::HistogramSamples(std::string_view name, const Labels& lab
   Labels with_le = labels;
   with_le.emplace_back("le", "");
   const std::string bucket = fmt::format("{}_bucket", name);
-  uint64_t cumulative = 0;
   for (size_t i = 0; i <= h.bounds().size(); ++i) {
-    cumulative = h.CumulativeCount(i);
     with_le.back().second = i < h.bounds().size() ? FormatSampleValue(h.bounds()[i]) : "+Inf";
-    Sample(bucket, with_le, static_cast<double>(cumulative));
+    Sample(bucket, with_le, static_cast<double>(h.CumulativeCount(i)));
   }
   Sample(fmt::format("{}_sum", name), labels, h.sum());
   Sample(fmt::format("{}_count", name), labels, static_cast<double>(h.count()));

@@ -107,7 +107,7 @@ Result<uint64_t> LiveEngine::Submit(int prompt_tokens, int output_tokens) {
   l.prompt = prompt_tokens;
   l.target = output_tokens;
   l.arrival = Clock::now();
-  metrics_.num_requests_waiting = engine_.waiting();
+  UpdateGauges();
   wake_.notify_one();
   return uint64_t{id};
 }
@@ -127,6 +127,12 @@ int LiveEngine::waiting() const {
   return engine_.waiting();
 }
 
+void LiveEngine::UpdateGauges() {
+  metrics_.num_requests_running = engine_.running();
+  metrics_.num_requests_waiting = engine_.waiting();
+  metrics_.kv_cache_usage = engine_.KvUsage();
+}
+
 void LiveEngine::Run() {
   std::vector<TokenEvent> out;
   for (;;) {
@@ -138,9 +144,7 @@ void LiveEngine::Run() {
       if (stop_) return;
       if (engine_.StartStep(EngineConditions{}, stats) <= 0) continue;
       cpu_s = options_.config.cpu_step_s + options_.config.cpu_per_seq_s * stats.seqs;
-      metrics_.num_requests_running = engine_.running();
-      metrics_.num_requests_waiting = engine_.waiting();
-      metrics_.kv_cache_usage = engine_.KvUsage();
+      UpdateGauges();
     }
     // The CPU part (real work), then the GPU part (slept).
     BurnThreadCpu(cpu_s);
@@ -188,9 +192,7 @@ void LiveEngine::Run() {
         }
         out.push_back(t);
       }
-      metrics_.num_requests_running = engine_.running();
-      metrics_.num_requests_waiting = engine_.waiting();
-      metrics_.kv_cache_usage = engine_.KvUsage();
+      UpdateGauges();
     }
     if (on_token_) {
       for (const TokenEvent& t : out) on_token_(t);

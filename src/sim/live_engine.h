@@ -81,6 +81,7 @@ class LiveEngine {
 
   LiveEngine(LiveEngineOptions options, TokenCallback on_token);
   void Run();
+  void UpdateGauges();  // the gauges of metrics_ from engine_; under mu_
 
   const LiveEngineOptions options_;
   const TokenCallback on_token_;

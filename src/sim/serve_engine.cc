@@ -186,7 +186,7 @@ void ServeEngine::OnToken(const TokenEvent& t) {
                 {"completion_tokens", t.index + 1}};
   };
   const Json finish = t.last ? Json("length") : Json(nullptr);
-  const std::string model = options_.served_model;
+  const std::string& model = options_.served_model;
   if (s.stream) {
     Json chunk;
     chunk["id"] = s.id;

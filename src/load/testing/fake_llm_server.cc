@@ -35,7 +35,6 @@
 namespace llmrca::load::testing {
 namespace {
 
-using net::EqualsIgnoreCase;
 using net::HttpHead;
 using net::ReasonPhrase;
 
@@ -161,20 +160,6 @@ int CountWords(std::string_view text) {
 
 std::chrono::nanoseconds MsToNs(double ms) {
   return std::chrono::nanoseconds(std::llround(ms * 1e6));
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP request heads.
-
-
-// Parses a request head (request line and header lines, without the blank line). The Status
-// message says what is wrong; the caller answers 400.
-Result<HttpHead> ParseHead(std::string_view head) {
-  Result<HttpHead> parsed = net::ParseRequestHead(head);
-  if (!parsed.ok()) {
-    return Status::InvalidArgument(fmt::format("{}: {}", kArea, parsed.status().message()));
-  }
-  return parsed;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -414,9 +399,7 @@ struct Conn {
   ConnState state = ConnState::kReading;
 
   std::string in;  // bytes read and not yet consumed
-  std::optional<HttpHead> head;
-  size_t head_bytes = 0;
-  bool sent_continue = false;
+  net::RequestReader reader{{kMaxHeadBytes, kMaxBodyBytes}};
 
   std::string out;  // bytes not yet accepted by the kernel start at out_off
   size_t out_off = 0;
@@ -861,60 +844,19 @@ void FakeLlmServer::Impl::ProcessInput(Conn& c) {
 }
 
 bool FakeLlmServer::Impl::ParseOne(Conn& c) {
-  if (!c.head) {
-    // RFC 9112 §2.2: ignore empty lines before a request line.
-    size_t skip = 0;
-    while (skip + 1 < c.in.size() && c.in[skip] == '\r' && c.in[skip + 1] == '\n') skip += 2;
-    if (skip > 0) c.in.erase(0, skip);
-    size_t end = c.in.find("\r\n\r\n");
-    if (end == std::string::npos) {
-      if (c.in.size() > kMaxHeadBytes) {
-        SendProtocolError(c, 431,
-                          fmt::format("{}: request head over {} bytes", kArea, kMaxHeadBytes));
-      }
-      return false;
-    }
-    if (end > kMaxHeadBytes) {
-      SendProtocolError(c, 431,
-                        fmt::format("{}: request head over {} bytes", kArea, kMaxHeadBytes));
-      return false;
-    }
-    Result<HttpHead> head = ParseHead(std::string_view(c.in).substr(0, end));
-    if (!head.ok()) {
-      SendProtocolError(c, 400, head.status().message());
-      return false;
-    }
-    if (head->has_transfer_encoding) {
-      SendProtocolError(c, 501,
-                        fmt::format("{}: Transfer-Encoding request bodies are not "
-                                    "supported; send Content-Length",
-                                    kArea));
-      return false;
-    }
-    if (head->content_length > kMaxBodyBytes) {
-      SendProtocolError(c, 413,
-                        fmt::format("{}: body of {} bytes is over the {}-byte limit", kArea,
-                                    head->content_length, kMaxBodyBytes));
-      return false;
-    }
-    c.head = std::move(head).value();
-    c.head_bytes = end + 4;
-    c.sent_continue = false;
+  net::RequestReader::Step step = c.reader.Next(c.in);
+  if (step.outcome == net::RequestReader::Outcome::kError) {
+    SendProtocolError(c, step.status, fmt::format("{}: {}", kArea, step.message));
+    return false;
   }
-  size_t need = c.head_bytes + c.head->content_length;
-  if (c.in.size() < need) {
-    if (c.head->expect_continue && !c.sent_continue) {
-      c.sent_continue = true;
+  if (step.outcome == net::RequestReader::Outcome::kNeedMore) {
+    if (step.send_continue) {
       Queue(c, "HTTP/1.1 100 Continue\r\n\r\n");
       Flush(c);
     }
     return false;
   }
-  std::string body = c.in.substr(c.head_bytes, c.head->content_length);
-  c.in.erase(0, need);
-  HttpHead head = std::move(*c.head);
-  c.head.reset();
-  Dispatch(c, head, std::move(body));
+  Dispatch(c, step.head, std::move(step.body));
   return true;
 }
 
