@@ -19,6 +19,13 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+std::string_view HttpHead::Field(std::string_view name) const {
+  for (const auto& [n, v] : fields) {
+    if (EqualsIgnoreCase(n, name)) return v;
+  }
+  return {};
+}
+
 std::string_view ReasonPhrase(int status) {
   switch (status) {
     case 100:
@@ -107,6 +114,7 @@ Result<HttpHead> ParseRequestHead(std::string_view head) {
     }
     std::string_view name = header.substr(0, colon);
     std::string_view value = Trim(header.substr(colon + 1));
+    out.fields.emplace_back(name, value);
     if (EqualsIgnoreCase(name, "content-length")) {
       std::optional<int64_t> n = ParseInt(value);
       if (!n || *n < 0 || (seen_length && static_cast<size_t>(*n) != out.content_length)) {

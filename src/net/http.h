@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/status.h"
 
@@ -19,6 +21,11 @@ struct HttpHead {
   size_t content_length = 0;
   bool has_transfer_encoding = false;
   bool expect_continue = false;
+  // Every header line in order: the name as sent, the value without surrounding whitespace.
+  std::vector<std::pair<std::string, std::string>> fields;
+
+  // The first value of header `name` (case-insensitive); empty when absent.
+  std::string_view Field(std::string_view name) const;
 };
 
 // Parses a request head: the request line and the header lines, without the blank line that

@@ -9,11 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "net/test_client.h"
+#include "sim/testing/serve_test_util.h"
 
 namespace llmrca::sim {
 namespace {
 
 using net::test_support::Client;
+using test_support::Events;
+using test_support::Post;
 using Json = nlohmann::json;
 
 ServeEngineOptions Options() {
@@ -22,23 +25,6 @@ ServeEngineOptions Options() {
   o.engine.gpu = *FindGpuProfile("h100");
   o.engine.max_model_len = 4096;
   return o;
-}
-
-std::string Post(std::string_view path, const std::string& body) {
-  return fmt::format("POST {} HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
-                     path, body.size(), body);
-}
-
-// The SSE events of a streamed body: the text after "data: " of each event.
-std::vector<std::string> Events(const std::string& body) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while ((pos = body.find("data: ", pos)) != std::string::npos) {
-    const size_t end = body.find("\n\n", pos);
-    out.push_back(body.substr(pos + 6, end - pos - 6));
-    pos = end + 2;
-  }
-  return out;
 }
 
 TEST(ServeEngineTest, StreamsACompletionInVllmsWireFormatWithUsageAndDone) {
