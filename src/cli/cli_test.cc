@@ -1,5 +1,8 @@
 // End-to-end tests of the llmrca binary: exit codes, stdout formats and one-line errors, on the
 // fixture dataset testdata/parity and on bad inputs written to a temporary directory.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -394,6 +397,76 @@ TEST_F(CliTest, LoadAgainstAServeSimEngineAndTheEngineStopsOnSigterm) {
   }
   EXPECT_TRUE(gone) << "serve-sim engine still running after SIGTERM";
   EXPECT_THAT(Slurp(tmp_ / "engine.err"), HasSubstr("stopped"));
+}
+
+// True when `pid` has ended: no such process, or a zombie waiting to be reaped.
+bool ProcessEnded(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const size_t paren = line.rfind(')');
+  return paren == std::string::npos || line.size() < paren + 3 || line[paren + 2] == 'Z';
+}
+
+int FreeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST_F(CliTest, ServeSimStackWithNginxServesLoadAndLeavesNoProcessAfterSigterm) {
+  // The study's path as processes: nginx -> router -> 2 engines. Requests go in at nginx's port;
+  // SIGTERM to the stack must end every process it started (their pids are in its output).
+  if (access("/usr/sbin/nginx", X_OK) != 0 && std::system("command -v nginx >/dev/null") != 0) {
+    GTEST_SKIP() << "nginx is not installed (./dev installs nginx-light)";
+  }
+  const fs::path out = tmp_ / "stack.out", pid_file = tmp_ / "stack.pid";
+  const int port = FreeLoopbackPort();
+  ASSERT_EQ(std::system(fmt::format("'{}' serve-sim stack --replicas 2 --nginx --port {} "
+                                    "--run-dir '{}' --duration 60 >'{}' 2>'{}' & echo $! >'{}'",
+                                    LLMRCA_BINARY, port, (tmp_ / "run").string(), out.string(),
+                                    (tmp_ / "stack.err").string(), pid_file.string())
+                            .c_str()),
+            0);
+  std::string text;
+  for (int i = 0; i < 500 && text.find("nginx-proxy") == std::string::npos; ++i) {
+    usleep(20000);
+    text = Slurp(out);
+  }
+  const pid_t stack = std::stoi(Slurp(pid_file));
+  ASSERT_THAT(text, HasSubstr("nginx-proxy")) << Slurp(tmp_ / "stack.err");
+  std::vector<pid_t> pids;
+  for (size_t at = text.find(" pid "); at != std::string::npos; at = text.find(" pid ", at + 1)) {
+    pids.push_back(std::stoi(text.substr(at + 5)));
+  }
+  EXPECT_EQ(pids.size(), 4u);  // 2 engines, the router, nginx
+  const std::string url = fmt::format("http://127.0.0.1:{}", port);
+  EXPECT_THAT(text, HasSubstr("entry point " + url));
+  Run r = Llmrca("load --url " + url + " --provider vllm -u 4 -n 12 -p 64 -o 8 --format json "
+                 "--progress off");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"completed\": 12"));
+  const std::string access_log = Slurp(tmp_ / "run" / "nginx-access.log");  // nginx saw them all
+  EXPECT_EQ(Lines(access_log), 12);
+  EXPECT_THAT(access_log, HasSubstr("\"POST /v1/completions HTTP/1.1\" 200 "));
+  ASSERT_EQ(kill(stack, SIGTERM), 0);
+  pids.push_back(stack);
+  for (pid_t pid : pids) {
+    bool ended = false;
+    for (int i = 0; i < 400 && !ended; ++i) {
+      ended = ProcessEnded(pid);
+      if (!ended) usleep(20000);
+    }
+    EXPECT_TRUE(ended) << "process " << pid << " still running after SIGTERM to the stack";
+    if (!ended) kill(pid, SIGKILL);
+  }
+  EXPECT_THAT(Slurp(tmp_ / "stack.err"), HasSubstr("stopped 4 processes"));
 }
 
 TEST_F(CliTest, LoadHelpDefinesEveryMetricAndRejectsUnboundedRuns) {

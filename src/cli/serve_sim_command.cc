@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -10,8 +11,42 @@
 
 #include "sim/hardware.h"
 #include "sim/serve_engine.h"
+#ifdef LLMRCA_WITH_ROUTER
+#include "sim/router.h"
+#endif
 
 namespace llmrca::cli {
+
+namespace {
+
+// The flags of an engine's model and scheduler, shared by `engine` and `stack`.
+void AddEngineModelFlags(CLI::App* engine, ServeSimEngineFlags& flags) {
+  ServeSimEngineFlags* f = &flags;
+  engine->add_option("--model", f->model, "Model profile")
+      ->check(CLI::IsMember(sim::ModelProfileNames()))
+      ->default_val("llama-3-8b");
+  engine->add_option("--served-model-name", f->served_model_name,
+                     "The model name clients send (default: the profile's)");
+  engine->add_option("--gpu-profile", f->gpu_profile, "GPU profile")
+      ->check(CLI::IsMember(sim::GpuProfileNames()))
+      ->default_val("h100");
+  engine->add_option("--max-num-seqs", f->max_num_seqs, "Most requests in a batch (vLLM's flag)")
+      ->default_val(256)
+      ->check(CLI::PositiveNumber);
+  engine->add_option("--max-num-batched-tokens", f->max_num_batched_tokens,
+                     "Token budget of a step (vLLM's flag)")
+      ->default_val(2048)
+      ->check(CLI::PositiveNumber);
+  engine->add_option("--kv-blocks", f->kv_blocks,
+                     "KV-cache blocks of 16 tokens (vLLM's --num-gpu-blocks-override; default: "
+                     "from GPU memory)")
+      ->check(CLI::NonNegativeNumber);
+  engine->add_option("--max-model-len", f->max_model_len, "Longest prompt + output in tokens")
+      ->default_val(8192)
+      ->check(CLI::PositiveNumber);
+}
+
+}  // namespace
 
 void AddServeSimCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand(
@@ -36,34 +71,107 @@ void AddServeSimCommand(CLI::App& app, CliContext& ctx) {
       ->check(CLI::Range(0, 65535));
   engine->add_option("--name", f->name, "Engine name (the study's ray-head, ray-replicas-N)")
       ->default_val("ray-replicas-0");
-  engine->add_option("--model", f->model, "Model profile")
-      ->check(CLI::IsMember(sim::ModelProfileNames()))
-      ->default_val("llama-3-8b");
-  engine->add_option("--served-model-name", f->served_model_name,
-                     "The model name clients send (default: the profile's)");
-  engine->add_option("--gpu-profile", f->gpu_profile, "GPU profile")
-      ->check(CLI::IsMember(sim::GpuProfileNames()))
-      ->default_val("h100");
-  engine->add_option("--max-num-seqs", f->max_num_seqs, "Most requests in a batch (vLLM's flag)")
-      ->default_val(256)
-      ->check(CLI::PositiveNumber);
-  engine->add_option("--max-num-batched-tokens", f->max_num_batched_tokens,
-                     "Token budget of a step (vLLM's flag)")
-      ->default_val(2048)
-      ->check(CLI::PositiveNumber);
-  engine->add_option("--kv-blocks", f->kv_blocks,
-                     "KV-cache blocks of 16 tokens (vLLM's --num-gpu-blocks-override; default: "
-                     "from GPU memory)")
-      ->check(CLI::NonNegativeNumber);
-  engine->add_option("--max-model-len", f->max_model_len, "Longest prompt + output in tokens")
-      ->default_val(8192)
-      ->check(CLI::PositiveNumber);
+  AddEngineModelFlags(engine, *f);
   engine->add_option("--cpu", f->cpu, "Pin the engine thread to this CPU");
   engine->add_option("--duration", f->duration_s, "Stop after this many seconds (0: run until "
                      "Ctrl-C)")
       ->check(CLI::NonNegativeNumber);
   engine->callback([f, &ctx] { ctx.status = RunServeSimEngine(*f); });
+
+#ifdef LLMRCA_WITH_ROUTER
+  auto rf = std::make_shared<ServeSimRouterFlags>();
+  CLI::App* router = cmd->add_subcommand(
+      "router",
+      "The Serve proxy in front of engines: power of two choices on in-flight requests, a queue "
+      "beyond --max-ongoing-requests per replica, retries on connection failure, Ray Serve's "
+      "metrics");
+  router->footer(
+      "Endpoints: every path is forwarded to a replica (streams as they come) except\n"
+      "GET /metrics (ray_serve_* series), /-/healthz and /-/routes.\n"
+      "Example:\n"
+      "  llmrca serve-sim router --port 8000 \\\n"
+      "    --backends ray-replicas-0=http://127.0.0.1:8001,ray-replicas-1=http://127.0.0.1:8002");
+  router->add_option("--host", rf->host, "IPv4 address to listen on")->default_val("127.0.0.1");
+  router->add_option("--port", rf->port, "Port (0: any free port; the URL is printed)")
+      ->default_val(8000)
+      ->check(CLI::Range(0, 65535));
+  router->add_option("--name", rf->name, "The proxy's name (metrics' node_id)")
+      ->default_val("ray-head");
+  router->add_option("--backends", rf->backends,
+                     "Replicas: URL or NAME=URL, comma-separated (names default to "
+                     "ray-replicas-<index>)")
+      ->required()
+      ->delimiter(',');
+  router->add_option("--max-ongoing-requests", rf->max_ongoing_requests,
+                     "Most requests in flight at one replica; more wait at the router (Ray "
+                     "Serve's max_ongoing_requests; the study's 500)")
+      ->default_val(500)
+      ->check(CLI::PositiveNumber);
+  router->add_option("--max-queued-requests", rf->max_queued_requests,
+                     "Most requests waiting at the router; beyond, 503 (-1: no limit)")
+      ->default_val(-1);
+  router->add_option("--retries", rf->retries,
+                     "Other replicas tried after a connection failure")
+      ->default_val(3)
+      ->check(CLI::NonNegativeNumber);
+  router->add_option("--duration", rf->duration_s, "Stop after this many seconds (0: run until "
+                     "Ctrl-C)")
+      ->check(CLI::NonNegativeNumber);
+  router->callback([rf, &ctx] { ctx.status = RunServeSimRouter(*rf); });
+
+  auto sf = std::make_shared<ServeSimStackFlags>();
+  CLI::App* stack = cmd->add_subcommand(
+      "stack",
+      "The study's topology as processes on loopback: R engines (ray-replicas-N), the router "
+      "(ray-head) and, with --nginx, Debian's nginx in front (nginx-proxy)");
+  stack->footer(
+      "Each part is a child process of this one, started with a parent-death signal; Ctrl-C or\n"
+      "SIGTERM stops them all (SIGKILL after 5 s), and so does a part that dies on its own.\n"
+      "Logs of every part, and nginx's configuration, are in --run-dir.\n"
+      "Example:\n"
+      "  llmrca serve-sim stack --replicas 3 --nginx --port 8000 &\n"
+      "  llmrca load --url http://127.0.0.1:8000 --provider vllm --qps 20 -t 60s");
+  stack->add_option("--replicas", sf->replicas, "Engines")
+      ->default_val(3)
+      ->check(CLI::Range(1, 64));
+  stack->add_option("--host", sf->host, "IPv4 address of every part")->default_val("127.0.0.1");
+  stack->add_option("--port", sf->port, "Port of the entry point (nginx with --nginx, else the "
+                    "router)")
+      ->default_val(8000)
+      ->check(CLI::Range(1, 65535));
+  stack->add_flag("--nginx", sf->nginx, "Put Debian's nginx in front as the study's nginx-proxy");
+  stack->add_option("--nginx-bin", sf->nginx_bin, "The nginx program (default: nginx in PATH, "
+                    "else /usr/sbin/nginx)");
+  stack->add_option("--max-ongoing-requests", sf->max_ongoing_requests,
+                    "The router's limit per replica")
+      ->default_val(500)
+      ->check(CLI::PositiveNumber);
+  stack->add_option("--run-dir", sf->run_dir, "Directory for logs and nginx's files (default: "
+                    "a new one under /tmp)");
+  AddEngineModelFlags(stack, sf->engine);
+  stack->add_option("--duration", sf->duration_s, "Stop after this many seconds (0: run until "
+                    "Ctrl-C)")
+      ->check(CLI::NonNegativeNumber);
+  stack->callback([sf, &ctx] { ctx.status = RunServeSimStack(*sf); });
+#endif
 }
+
+namespace {
+
+// Sleeps in short steps until a stop signal, the duration, or `more()` returning false.
+void RunUntilStopped(const std::atomic<bool>& stop, double duration_s,
+                     const std::function<bool()>& more = [] { return true; }) {
+  const auto start = std::chrono::steady_clock::now();
+  while (!stop.load() && more()) {
+    if (duration_s > 0 &&
+        std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(duration_s)) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
 
 Status RunServeSimEngine(const ServeSimEngineFlags& f) {
   sim::ServeEngineOptions o;
@@ -88,18 +196,47 @@ Status RunServeSimEngine(const ServeSimEngineFlags& f) {
       "serve-sim engine {} listening on http://{}:{} (model {}, GPU {})\n", f.name, f.host,
       (*server)->port(), o.served_model, o.engine.gpu.name));
   std::fflush(stdout);
-  const auto start = std::chrono::steady_clock::now();
-  while (printed.ok() && !stop.load()) {
-    if (f.duration_s > 0 &&
-        std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(f.duration_s)) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  if (printed.ok()) RunUntilStopped(stop, f.duration_s);
   server->reset();  // closes the connections, joins the threads
   ReleaseStopSignals();
   std::fprintf(stderr, "serve-sim engine %s: stopped\n", f.name.c_str());
   return printed;
 }
+
+#ifdef LLMRCA_WITH_ROUTER
+Status RunServeSimRouter(const ServeSimRouterFlags& f) {
+  sim::RouterOptions o;
+  o.host = f.host;
+  o.port = f.port;
+  o.name = f.name;
+  o.max_ongoing_requests = f.max_ongoing_requests;
+  o.max_queued_requests = f.max_queued_requests;
+  o.retries = f.retries;
+  for (size_t i = 0; i < f.backends.size(); ++i) {
+    LLMRCA_ASSIGN_OR_RETURN(sim::RouterBackend b,
+                            sim::ParseRouterBackend(f.backends[i], static_cast<int>(i)));
+    o.backends.push_back(std::move(b));
+  }
+  std::atomic<bool>& stop = CatchStopSignals();
+  Result<std::unique_ptr<sim::Router>> router = sim::Router::Start(o);
+  if (!router.ok()) {
+    ReleaseStopSignals();
+    return router.status();
+  }
+  std::string names;
+  for (const sim::RouterBackend& b : o.backends) {
+    names += fmt::format("{}{}={}", names.empty() ? "" : ", ", b.name, b.url);
+  }
+  Status printed = WriteStdout(fmt::format("serve-sim router {} listening on http://{}:{} "
+                                           "(replicas {})\n",
+                                           f.name, f.host, (*router)->port(), names));
+  std::fflush(stdout);
+  if (printed.ok()) RunUntilStopped(stop, f.duration_s);
+  router->reset();
+  ReleaseStopSignals();
+  std::fprintf(stderr, "serve-sim router %s: stopped\n", f.name.c_str());
+  return printed;
+}
+#endif
 
 }  // namespace llmrca::cli

@@ -1,8 +1,11 @@
 // `llmrca serve-sim`: run parts of a simulated LLM serving stack as live servers on this machine.
-// `serve-sim engine` is one OpenAI-compatible vLLM engine (sim/serve_engine.h).
+// `serve-sim engine` is one OpenAI-compatible vLLM engine (sim/serve_engine.h), `serve-sim
+// router` the Serve proxy in front of engines (sim/router.h), and `serve-sim stack` the study's
+// topology (nginx-proxy -> ray-head -> ray-replicas-N) as child processes on loopback.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "cli/command.h"
 
@@ -23,7 +26,32 @@ struct ServeSimEngineFlags {
   double duration_s = 0;  // 0: until SIGINT/SIGTERM
 };
 
+struct ServeSimRouterFlags {
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  std::string name = "ray-head";
+  std::vector<std::string> backends;  // URL or NAME=URL
+  int max_ongoing_requests = 500;
+  int max_queued_requests = -1;
+  int retries = 3;
+  double duration_s = 0;
+};
+
+struct ServeSimStackFlags {
+  ServeSimEngineFlags engine;  // per replica (host, port and name are set by the stack)
+  int replicas = 3;
+  std::string host = "127.0.0.1";
+  int port = 8000;  // the entry point: nginx with --nginx, else the router
+  bool nginx = false;
+  std::string nginx_bin;  // empty: nginx in PATH, else /usr/sbin/nginx
+  int max_ongoing_requests = 500;
+  std::string run_dir;    // logs and nginx's files; empty: a new directory under /tmp
+  double duration_s = 0;
+};
+
 void AddServeSimCommand(CLI::App& app, CliContext& ctx);
 Status RunServeSimEngine(const ServeSimEngineFlags& flags);
+Status RunServeSimRouter(const ServeSimRouterFlags& flags);
+Status RunServeSimStack(const ServeSimStackFlags& flags);
 
 }  // namespace llmrca::cli
