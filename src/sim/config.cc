@@ -52,12 +52,7 @@ Status CaseConfig::Validate() const {
       }
     }
     if (f.kind == FaultKind::kGpu) {
-      const double cap = f.Param("power_cap_w");
-      if (cap < gpu.min_power_limit_w || cap > gpu.tdp_w) {
-        return bad(fmt::format(
-            "power cap {} W is rejected by the driver of {} (settable {}-{} W)", cap, gpu.name,
-            gpu.min_power_limit_w, gpu.tdp_w));
-      }
+      if (Status s = CheckPowerCap(gpu, f.Param("power_cap_w")); !s.ok()) return bad(s.message());
     }
   }
   return Status::Ok();

@@ -60,4 +60,13 @@ Result<ModelProfile> FindModelProfile(std::string_view name) {
 }
 std::vector<std::string> ModelProfileNames() { return NamesOf(Models()); }
 
+Status CheckPowerCap(const GpuProfile& gpu, double cap_w) {
+  if (!(cap_w >= gpu.min_power_limit_w) || !(cap_w <= gpu.tdp_w)) {
+    return Status::InvalidArgument(
+        fmt::format("power cap {} W is rejected by the driver of {} (settable {}-{} W)", cap_w,
+                    gpu.name, gpu.min_power_limit_w, gpu.tdp_w));
+  }
+  return Status::Ok();
+}
+
 }  // namespace llmrca::sim

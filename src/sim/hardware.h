@@ -34,6 +34,9 @@ struct ModelProfile {
 // Known profiles: "a100-80" (default of the study-parity profile: accepts a 150 W cap),
 // "a100-40", "h100" (SXM), "h200".
 Result<GpuProfile> FindGpuProfile(std::string_view name);
+// kInvalidArgument when `cap_w` is outside the power limits the driver of `gpu` accepts (what
+// `nvidia-smi -pl` refuses).
+Status CheckPowerCap(const GpuProfile& gpu, double cap_w);
 std::vector<std::string> GpuProfileNames();
 
 // Known models: "falcon-h1-7b" (the study's model), "llama-3-8b", "qwen2.5-7b".

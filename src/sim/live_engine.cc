@@ -97,6 +97,9 @@ Result<uint64_t> LiveEngine::Submit(int prompt_tokens, int output_tokens) {
         prompt_tokens, output_tokens));
   }
   std::lock_guard<std::mutex> lock(mu_);
+  if (fault_.xid != 0) {
+    return Status::Unavailable(fmt::format("the engine is dead: its GPU reported XID {}", fault_.xid));
+  }
   const uint32_t id = next_id_++;
   if (!engine_.Enqueue(id, prompt_tokens, output_tokens)) {
     return Status::InvalidArgument(fmt::format(
@@ -127,6 +130,52 @@ int LiveEngine::waiting() const {
   return engine_.waiting();
 }
 
+Status LiveEngine::SetGpuFault(const GpuFault& fault) {
+  if (fault.power_cap_w != 0) LLMRCA_RETURN_IF_ERROR(CheckPowerCap(options_.gpu, fault.power_cap_w));
+  if (!(fault.contention >= 0) || !(fault.contention <= 100)) {
+    return Status::InvalidArgument(
+        fmt::format("contention {} must be from 0 to 100 (extra GPU time, 1 = +100 %)",
+                    fault.contention));
+  }
+  if (fault.xid < 0) return Status::InvalidArgument("xid must be >= 0");
+  std::vector<TokenEvent> failed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool lost = fault.xid != 0 && fault_.xid == 0;
+    fault_ = fault;
+    if (lost) {
+      engine_.Crash();
+      const Clock::time_point now = Clock::now();
+      for (const auto& [id, l] : live_) {
+        TokenEvent t;
+        t.id = id;
+        t.index = l.emitted;
+        t.last = true;
+        t.failed = true;
+        t.text = "the engine died: its GPU reported an XID error";
+        t.time = now;
+        failed.push_back(t);
+      }
+      live_.clear();
+      UpdateGauges();
+    }
+  }
+  if (on_token_) {
+    for (const TokenEvent& t : failed) on_token_(t);
+  }
+  return Status::Ok();
+}
+
+GpuFault LiveEngine::gpu_fault() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return fault_;
+}
+
+GpuCounters LiveEngine::gpu() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return gpu_;
+}
+
 void LiveEngine::UpdateGauges() {
   metrics_.num_requests_running = engine_.running();
   metrics_.num_requests_waiting = engine_.waiting();
@@ -142,7 +191,10 @@ void LiveEngine::Run() {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [&] { return stop_.load() || engine_.Load() > 0; });
       if (stop_) return;
-      if (engine_.StartStep(EngineConditions{}, stats) <= 0) continue;
+      EngineConditions conditions;
+      conditions.power_cap_w = fault_.power_cap_w;
+      conditions.contention = fault_.contention;
+      if (engine_.StartStep(conditions, stats) <= 0) continue;
       cpu_s = options_.config.cpu_step_s + options_.config.cpu_per_seq_s * stats.seqs;
       UpdateGauges();
     }
@@ -156,6 +208,12 @@ void LiveEngine::Run() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       engine_.FinishStep(ev);
+      gpu_.busy_s += stats.gpu_busy_s;
+      gpu_.energy_j += stats.power_w * stats.gpu_busy_s;
+      gpu_.violation_s += stats.violation_s;
+      gpu_.power_w = stats.power_w;
+      gpu_.sm_clock_mhz = stats.sm_clock_mhz;
+      gpu_.last_step = Clock::now();
       metrics_.num_preemptions += static_cast<uint64_t>(ev.preemptions);
       metrics_.prompt_tokens += static_cast<uint64_t>(stats.prompt_tokens);
       metrics_.generation_tokens += static_cast<uint64_t>(ev.tokens);

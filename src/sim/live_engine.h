@@ -47,8 +47,29 @@ struct TokenEvent {
   uint64_t id = 0;             // from Submit()
   int index = 0;               // 0-based position in the output
   bool last = false;           // the request is complete
-  std::string_view text;       // the token's text (a fixed vocabulary: "The", " quick", ...)
+  std::string_view text;       // the token's text (a fixed vocabulary: "The", " quick", ...);
+                               // with `failed`, why the request failed
+  bool failed = false;         // the request ends here without its output (the GPU was lost)
   std::chrono::steady_clock::time_point time;  // when the step that made it ended
+};
+
+// Simulated GPU faults that a real host cannot inject here (no GPU, or no permission): what
+// `nvidia-smi -pl`, a concurrent GPU job and an XID error do to a vLLM engine.
+struct GpuFault {
+  double power_cap_w = 0;  // 0: the default limit (TDP); else within the GPU's power range
+  double contention = 0;   // extra GPU time taken by another process (0.5 = kernels take +50 %)
+  int xid = 0;             // 0: none. Else the GPU is lost (as after XID 79): every request
+                           // fails now, new ones are refused until the fault is cleared
+};
+
+// What the engine's GPU did since start, for the DCGM series.
+struct GpuCounters {
+  double busy_s = 0;        // time kernels ran
+  double energy_j = 0;      // energy of the busy time
+  double violation_s = 0;   // time throttled by the power cap
+  double power_w = 0;       // the last step's average power
+  double sm_clock_mhz = 0;  // the last step's SM clock
+  std::chrono::steady_clock::time_point last_step{};  // when the last step ended
 };
 
 class LiveEngine {
@@ -63,13 +84,22 @@ class LiveEngine {
   LiveEngine& operator=(const LiveEngine&) = delete;
 
   // Queues a request. Thread-safe. kInvalidArgument when prompt + output exceed max_model_len
-  // or could never fit the KV pool (vLLM answers such a request 400).
+  // or could never fit the KV pool (vLLM answers such a request 400); kUnavailable while an
+  // XID fault holds.
   Result<uint64_t> Submit(int prompt_tokens, int output_tokens);
 
   // A copy of the metrics now (thread-safe).
   VllmMetrics Metrics() const;
   int running() const;
   int waiting() const;
+
+  // Applies `fault` from the next step on (thread-safe). kInvalidArgument for a power cap outside
+  // the GPU's range or a negative contention. Setting an XID fails every request in flight
+  // through the token callback (failed events, called on this thread).
+  Status SetGpuFault(const GpuFault& fault);
+  GpuFault gpu_fault() const;
+  GpuCounters gpu() const;
+  const LiveEngineOptions& options() const { return options_; }
 
  private:
   struct Live {
@@ -90,6 +120,8 @@ class LiveEngine {
   Engine engine_;                               // under mu_
   std::unordered_map<uint32_t, Live> live_;    // under mu_
   VllmMetrics metrics_;                         // under mu_
+  GpuFault fault_;                              // under mu_
+  GpuCounters gpu_;                             // under mu_
   uint32_t next_id_ = 1;                        // under mu_
   std::atomic<bool> stop_{false};
   std::thread thread_;

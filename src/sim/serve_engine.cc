@@ -1,11 +1,14 @@
 #include "sim/serve_engine.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "base/log.h"
 #include "sim/exposition.h"
 
 namespace llmrca::sim {
@@ -56,23 +59,46 @@ Result<std::unique_ptr<ServeEngine>> ServeEngine::Start(ServeEngineOptions optio
   return s;
 }
 
+DcgmGpu ServeEngine::Gpu() const {
+  // The simulated GPU as DCGM samples it: utilisation is the share of the time since the last
+  // scrape that kernels ran; power and SM clock are the last step's while steps run (a step
+  // ended in the last 100 ms), the idle figures otherwise; energy counts idle time at idle
+  // power.
+  const GpuProfile& p = options_.engine.gpu;
+  const GpuCounters c = engine_->gpu();
+  const GpuFault f = engine_->gpu_fault();
+  const auto now = std::chrono::steady_clock::now();
+  double util = 0;
+  {
+    std::lock_guard<std::mutex> lock(scrape_mu_);
+    const double wall = std::chrono::duration<double>(now - last_scrape_.time).count();
+    if (wall > 0) util = std::clamp((c.busy_s - last_scrape_.busy_s) / wall, 0.0, 1.0);
+    last_scrape_ = {now, c.busy_s};
+  }
+  const bool busy = c.last_step.time_since_epoch().count() != 0 &&
+                    now - c.last_step < std::chrono::milliseconds(100) && f.xid == 0;
+  const double up = std::chrono::duration<double>(now - started_).count();
+  DcgmGpu g;
+  g.uuid = fmt::format("GPU-sim-{}", options_.name);
+  g.model_name = p.name;
+  g.hostname = options_.name;
+  g.sm_clock_mhz = busy ? c.sm_clock_mhz : p.idle_sm_clock_mhz;
+  g.gpu_util_pct = std::round(100 * util);
+  g.power_usage_w = busy ? c.power_w : p.idle_w;
+  g.total_energy_mj =
+      static_cast<uint64_t>(1000 * (c.energy_j + p.idle_w * std::max(0.0, up - c.busy_s)));
+  g.power_violation_ns = static_cast<uint64_t>(c.violation_s * 1e9);
+  g.last_xid = f.xid;
+  g.fb_used_mib = p.memory_bytes * options_.engine.config.gpu_memory_utilization / (1024.0 * 1024.0);
+  g.fb_free_mib = p.memory_bytes / (1024.0 * 1024.0) - g.fb_used_mib;
+  return g;
+}
+
 std::string ServeEngine::MetricsText() const {
   ExpositionWriter w;
   const VllmMetrics m = engine_->Metrics();
   m.Render(w, options_.served_model, 0);
-  // A simulated GPU whose figures follow the engine's load.
-  DcgmGpu g;
-  g.uuid = fmt::format("GPU-sim-{}", options_.name);
-  g.model_name = options_.engine.gpu.name;
-  g.hostname = options_.name;
-  const bool busy = m.num_requests_running > 0;
-  g.sm_clock_mhz = busy ? options_.engine.gpu.max_sm_clock_mhz : options_.engine.gpu.idle_sm_clock_mhz;
-  g.gpu_util_pct = busy ? 100 : 0;
-  g.power_usage_w = busy ? 0.5 * (options_.engine.gpu.idle_w + options_.engine.gpu.tdp_w)
-                         : options_.engine.gpu.idle_w;
-  g.fb_used_mib = options_.engine.gpu.memory_bytes * options_.engine.config.gpu_memory_utilization /
-                  (1024.0 * 1024.0);
-  g.fb_free_mib = options_.engine.gpu.memory_bytes / (1024.0 * 1024.0) - g.fb_used_mib;
+  const DcgmGpu g = Gpu();
   const DcgmGpu gpus[] = {g};
   RenderDcgm(w, gpus);
   return w.text();
@@ -90,7 +116,18 @@ void ServeEngine::Handle(net::HttpRequest request, net::Responder responder) {
     return;
   }
   if (method == "GET" && path == "/health") {
-    responder.Send(200, "application/json", "{}");
+    const GpuFault f = engine_->gpu_fault();
+    if (f.xid != 0) {
+      responder.Send(500, "application/json",
+                     ErrorJson(500, "EngineDeadError",
+                               fmt::format("the engine is dead: its GPU reported XID {}", f.xid)));
+    } else {
+      responder.Send(200, "application/json", "{}");
+    }
+    return;
+  }
+  if (path == "/control/gpu") {
+    Control(request, responder);
     return;
   }
   if (method == "GET" && path == "/v1/models") {
@@ -104,6 +141,59 @@ void ServeEngine::Handle(net::HttpRequest request, net::Responder responder) {
     return;
   }
   responder.Send(404, "application/json", ErrorJson(404, "NotFoundError", "Not Found"));
+}
+
+namespace {
+
+Json FaultJson(const GpuFault& f) {
+  return Json{{"power_cap_w", f.power_cap_w}, {"contention", f.contention}, {"xid", f.xid}};
+}
+
+}  // namespace
+
+void ServeEngine::Control(const net::HttpRequest& request, net::Responder responder) {
+  GpuFault f = engine_->gpu_fault();
+  if (request.head.method == "DELETE") {
+    f = GpuFault{};
+  } else if (request.head.method == "POST") {
+    const Json body = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) {
+      responder.Send(400, "application/json",
+                     ErrorJson(400, "BadRequestError", "the body is not a JSON object"));
+      return;
+    }
+    for (const auto& [key, value] : body.items()) {
+      const bool number = value.is_number();
+      if (key == "power_cap_w" && number) {
+        f.power_cap_w = value.get<double>();
+      } else if (key == "contention" && number) {
+        f.contention = value.get<double>();
+      } else if (key == "xid" && value.is_number_integer()) {
+        f.xid = value.get<int>();
+      } else {
+        responder.Send(400, "application/json",
+                       ErrorJson(400, "BadRequestError",
+                                 fmt::format("unknown or non-numeric field '{}' (fields: "
+                                             "power_cap_w, contention, xid)",
+                                             key)));
+        return;
+      }
+    }
+  } else if (request.head.method != "GET") {
+    responder.Send(405, "application/json",
+                   ErrorJson(405, "MethodNotAllowed", "use GET, POST or DELETE"));
+    return;
+  }
+  if (request.head.method != "GET") {
+    if (Status s = engine_->SetGpuFault(f); !s.ok()) {
+      responder.Send(400, "application/json", ErrorJson(400, "BadRequestError", s.message()));
+      return;
+    }
+    LogLine(LogLevel::kWarning,
+            fmt::format("{}: simulated GPU fault set: power_cap_w={} contention={} xid={}",
+                        options_.name, f.power_cap_w, f.contention, f.xid));
+  }
+  responder.Send(200, "application/json", FaultJson(engine_->gpu_fault()).dump());
 }
 
 void ServeEngine::Generate(const net::HttpRequest& request, net::Responder responder, bool chat) {
@@ -170,6 +260,11 @@ void ServeEngine::Generate(const net::HttpRequest& request, net::Responder respo
   // Under mu_ from before Submit(), so the first token cannot arrive before the entry exists.
   std::lock_guard<std::mutex> lock(mu_);
   Result<uint64_t> id = engine_->Submit(prompt_tokens, max_tokens);
+  if (id.status().code() == StatusCode::kUnavailable) {
+    responder.Send(500, "application/json",
+                   ErrorJson(500, "EngineDeadError", id.status().message()));
+    return;
+  }
   if (!id.ok()) return bad(id.status().message());
   if (stream) responder.Start(200, "text/event-stream; charset=utf-8");
   streams_.emplace(*id, std::move(s));
@@ -180,6 +275,19 @@ void ServeEngine::OnToken(const TokenEvent& t) {
   auto it = streams_.find(t.id);
   if (it == streams_.end()) return;
   Stream& s = it->second;
+  if (t.failed) {
+    // vLLM's server answers an engine failure with an error object: in the stream as an event
+    // (the status is already 200), otherwise as a 500.
+    const std::string error = ErrorJson(500, "EngineDeadError", t.text);
+    if (s.stream) {
+      s.responder.Write(fmt::format("data: {{\"error\": {}}}\n\n", error));
+      s.responder.End();
+    } else {
+      s.responder.Send(500, "application/json", error);
+    }
+    streams_.erase(it);
+    return;
+  }
   const auto usage = [&] {
     return Json{{"prompt_tokens", s.prompt_tokens},
                 {"total_tokens", s.prompt_tokens + t.index + 1},

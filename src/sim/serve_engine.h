@@ -4,12 +4,18 @@
 // /health and /metrics (vLLM's series and a simulated GPU in DCGM-exporter names). Requests go
 // to a LiveEngine; tokens are written as the engine emits them.
 //
+// /control/gpu applies simulated GPU faults (sim::GpuFault): GET reads them, POST a JSON object
+// with any of power_cap_w, contention and xid sets those fields, DELETE clears them all. A power
+// cap lowers the SM clock and slows steps as the engine model computes it; contention lengthens
+// kernels; an XID fails every request in flight (an error event in a stream, else a 500), and
+// /health answers 500 and new requests 500 until it is cleared.
+//
 // Deviations from vLLM, for now: prompt tokens are estimated (4 bytes a token) instead of
-// tokenised; a request whose client disconnects still runs to its end in the engine; the GPU
-// series are derived from the engine's load, not from step-level power and clock figures.
+// tokenised; a request whose client disconnects still runs to its end in the engine.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +23,7 @@
 
 #include "base/status.h"
 #include "net/http_server.h"
+#include "sim/exposition.h"
 #include "sim/live_engine.h"
 
 namespace llmrca::sim {
@@ -54,12 +61,21 @@ class ServeEngine {
   void Handle(net::HttpRequest request, net::Responder responder);
   void Generate(const net::HttpRequest& request, net::Responder responder, bool chat);
   void OnToken(const TokenEvent& t);
+  void Control(const net::HttpRequest& request, net::Responder responder);
+  DcgmGpu Gpu() const;
 
   const ServeEngineOptions options_;
   std::mutex mu_;
   std::unordered_map<uint64_t, Stream> streams_;  // under mu_
   std::atomic<uint64_t> next_response_{1};
   std::unique_ptr<LiveEngine> engine_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  struct Scrape {
+    std::chrono::steady_clock::time_point time;
+    double busy_s = 0;
+  };
+  mutable std::mutex scrape_mu_;
+  mutable Scrape last_scrape_{started_, 0};  // under scrape_mu_: GPU utilisation between scrapes
   std::unique_ptr<net::HttpServer> server_;
 };
 

@@ -2,9 +2,11 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -129,6 +131,96 @@ TEST(ServeEngineTest, ManyConcurrentStreamsAllComplete) {
     EXPECT_EQ(Events(r->body).size(), 9u);  // 8 tokens and [DONE]
   }
   EXPECT_EQ((*s)->http().stats().responses_in_flight, 0);
+}
+
+// The value of the first sample of `name` whose line contains `has`; -1 when none.
+double MetricValue(const std::string& text, const std::string& name, const std::string& has = "") {
+  size_t pos = 0;
+  while ((pos = text.find("\n" + name + "{", pos)) != std::string::npos) {
+    const size_t eol = text.find('\n', pos + 1);
+    const std::string line = text.substr(pos + 1, eol - pos - 1);
+    if (line.find(has) != std::string::npos) return std::stod(line.substr(line.rfind(' ') + 1));
+    pos = eol;
+  }
+  return -1;
+}
+
+std::string Control(int port, const std::string& request) {
+  Client c(port);
+  if (!c.Send(request)) return "";
+  auto r = c.Read();
+  return r ? std::to_string(r->status) + " " + r->body : "";
+}
+
+TEST(ServeEngineTest, APowerCapLowersTheSmClockAndPowerAndCountsViolationTime) {
+  auto s = ServeEngine::Start(Options());
+  ASSERT_TRUE(s.ok());
+  const int port = (*s)->port();
+  EXPECT_EQ(Control(port, "GET /control/gpu HTTP/1.1\r\n\r\n"),
+            R"(200 {"contention":0.0,"power_cap_w":0.0,"xid":0})");
+  EXPECT_EQ(Control(port, Post("/control/gpu", R"({"power_cap_w":200})")),
+            R"(200 {"contention":0.0,"power_cap_w":200.0,"xid":0})");
+  Client stream(port);
+  ASSERT_TRUE(stream.Send(Post("/v1/completions", R"({"prompt":"x","max_tokens":100,"stream":true})")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  Client scrape(port);
+  ASSERT_TRUE(scrape.Send("GET /metrics HTTP/1.1\r\n\r\n"));
+  auto m = scrape.Read();
+  ASSERT_TRUE(m.has_value());
+  // A one-sequence decode step of llama-3-8b on an H100 is memory-bound: compute share ~0.003,
+  // so it demands 90 + 610 x (0.5 + 0.45 x 0.003) = 396 W. Capped at 200 W the clock factor is
+  // sqrt((200 - 90) / (396 - 90)) = 0.600: SM clock 1980 x 0.600 = 1188 MHz, power at the cap.
+  const double clock = MetricValue(m->body, "DCGM_FI_DEV_SM_CLOCK");
+  EXPECT_NEAR(clock, 1188, 15);
+  EXPECT_EQ(MetricValue(m->body, "DCGM_FI_DEV_POWER_USAGE"), 200);
+  EXPECT_GT(MetricValue(m->body, "DCGM_FI_DEV_POWER_VIOLATION"), 0);
+  EXPECT_GT(MetricValue(m->body, "DCGM_FI_DEV_GPU_UTIL"), 50);
+  auto done = stream.Read(std::chrono::seconds(20));
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(Events(done->body).size(), 101u);
+
+  EXPECT_THAT(Control(port, Post("/control/gpu", R"({"power_cap_w":150})")),
+              ::testing::HasSubstr("rejected by the driver of h100"));
+  EXPECT_THAT(Control(port, Post("/control/gpu", R"({"clock":1})")),
+              ::testing::StartsWith("400 "));
+  EXPECT_EQ(Control(port, "DELETE /control/gpu HTTP/1.1\r\n\r\n"),
+            R"(200 {"contention":0.0,"power_cap_w":0.0,"xid":0})");
+}
+
+TEST(ServeEngineTest, AnXidFailsRequestsInFlightAndTheEngineUntilCleared) {
+  auto s = ServeEngine::Start(Options());
+  ASSERT_TRUE(s.ok());
+  const int port = (*s)->port();
+  Client streamed(port), whole(port);
+  ASSERT_TRUE(streamed.Send(Post("/v1/completions", R"({"prompt":"x","max_tokens":500,"stream":true})")));
+  ASSERT_TRUE(whole.Send(Post("/v1/completions", R"({"prompt":"x","max_tokens":500})")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_THAT(Control(port, Post("/control/gpu", R"({"xid":79})")), ::testing::StartsWith("200 "));
+  auto a = streamed.Read();
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->status, 200);
+  const std::vector<std::string> ev = Events(a->body);
+  ASSERT_GE(ev.size(), 2u);
+  EXPECT_LT(ev.size(), 500u);
+  const Json last = Json::parse(ev.back());
+  EXPECT_EQ(last["error"]["type"], "EngineDeadError");  // an error event, no [DONE]
+  auto b = whole.Read();
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->status, 500);
+  EXPECT_THAT(Control(port, "GET /health HTTP/1.1\r\n\r\n"), ::testing::StartsWith("500 "));
+  EXPECT_THAT(Control(port, Post("/v1/completions", R"({"prompt":"x","max_tokens":2})")),
+              ::testing::HasSubstr("XID 79"));
+  Client scrape(port);
+  ASSERT_TRUE(scrape.Send("GET /metrics HTTP/1.1\r\n\r\n"));
+  auto m = scrape.Read();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(MetricValue(m->body, "DCGM_FI_DEV_XID_ERRORS"), 79);
+  EXPECT_EQ(MetricValue(m->body, "vllm:num_requests_running"), 0);
+
+  EXPECT_THAT(Control(port, "DELETE /control/gpu HTTP/1.1\r\n\r\n"), ::testing::StartsWith("200 "));
+  EXPECT_EQ(Control(port, "GET /health HTTP/1.1\r\n\r\n"), "200 {}");
+  EXPECT_THAT(Control(port, Post("/v1/completions", R"({"prompt":"x","max_tokens":2})")),
+              ::testing::StartsWith("200 "));
 }
 
 }  // namespace
