@@ -7,10 +7,13 @@
 #include <memory>
 #include <thread>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "sim/hardware.h"
 #include "sim/serve_engine.h"
+#include "sim/vllm_log.h"
 #ifdef LLMRCA_WITH_ROUTER
 #include "sim/router.h"
 #endif
@@ -186,6 +189,15 @@ Status RunServeSimEngine(const ServeSimEngineFlags& f) {
   o.engine.config.num_gpu_blocks_override = f.kv_blocks;
   o.engine.max_model_len = f.max_model_len;
   o.engine.cpu = f.cpu;
+  // vLLM's log lines on stderr, with the process tags of vLLM V1's multi-process layout.
+  o.engine.log = [pid = ::getpid()](std::string_view level, std::string_view where,
+                                    std::string_view message) {
+    const bool api = where.substr(0, 8) == "loggers.";
+    const std::string line = fmt::format(
+        "({} pid={}) {}{}\n", api ? "APIServer" : "EngineCore_DP0", pid,
+        sim::VllmLogPrefix(level, where, std::chrono::system_clock::now()), message);
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  };
   std::atomic<bool>& stop = CatchStopSignals();
   Result<std::unique_ptr<sim::ServeEngine>> server = sim::ServeEngine::Start(o);
   if (!server.ok()) {

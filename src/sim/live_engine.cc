@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstring>
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "sim/vllm_log.h"
 
 namespace llmrca::sim {
 namespace {
@@ -65,7 +68,21 @@ Result<std::unique_ptr<LiveEngine>> LiveEngine::Start(LiveEngineOptions options,
   if (!(options.cpu_per_token_s >= 0) || !(options.config.cpu_step_s >= 0)) {
     return Status::InvalidArgument("serve-sim: engine: CPU times must be >= 0");
   }
+  if (options.log && !(options.log_interval_s > 0)) {
+    return Status::InvalidArgument("serve-sim: engine: the stats log interval must be > 0");
+  }
   std::unique_ptr<LiveEngine> e(new LiveEngine(std::move(options), std::move(on_token)));
+  {
+    // vLLM's start-up lines about the KV cache.
+    const int64_t tokens = int64_t{e->engine_.total_blocks()} * e->options_.config.block_size;
+    e->Log("INFO", "kv_cache_utils.py:864", fmt::format("GPU KV cache size: {} tokens", tokens));
+    e->Log("INFO", "kv_cache_utils.py:868",
+           fmt::format("Maximum concurrency for {} tokens per request: {:.2f}x",
+                       e->options_.max_model_len,
+                       static_cast<double>(tokens) / e->options_.max_model_len));
+  }
+  e->next_stats_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(e->options_.log_interval_s));
   e->thread_ = std::thread([raw = e.get()] { raw->Run(); });
   if (e->options_.cpu >= 0) {
     cpu_set_t set;
@@ -160,6 +177,13 @@ Status LiveEngine::SetGpuFault(const GpuFault& fault) {
       UpdateGauges();
     }
   }
+  if (fault.xid != 0) {
+    Log("ERROR", "core.py:700", XidKernelLine(fault.xid, static_cast<int64_t>(::getpid())));
+    Log("ERROR", "core.py:701",
+        fmt::format("EngineCore encountered a fatal error: the GPU reported XID {}; {} requests "
+                    "aborted",
+                    fault.xid, failed.size()));
+  }
   if (on_token_) {
     for (const TokenEvent& t : failed) on_token_(t);
   }
@@ -176,6 +200,11 @@ GpuCounters LiveEngine::gpu() const {
   return gpu_;
 }
 
+void LiveEngine::Log(std::string_view level, std::string_view where,
+                     std::string_view message) const {
+  if (options_.log) options_.log(level, where, message);
+}
+
 void LiveEngine::UpdateGauges() {
   metrics_.num_requests_running = engine_.running();
   metrics_.num_requests_waiting = engine_.waiting();
@@ -187,9 +216,26 @@ void LiveEngine::Run() {
   for (;;) {
     StepStats stats;
     double cpu_s = 0;
+    std::string stats_line;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return stop_.load() || engine_.Load() > 0; });
+      const auto due = [&] { return options_.log && Clock::now() >= next_stats_; };
+      const auto ready = [&] { return stop_.load() || engine_.Load() > 0 || due(); };
+      if (options_.log) {
+        wake_.wait_until(lock, next_stats_, ready);
+      } else {
+        wake_.wait(lock, ready);
+      }
+      if (stop_) return;
+      if (due()) {
+        stats_line = stats_.Next(metrics_, options_.log_interval_s);
+        next_stats_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                         std::chrono::duration<double>(options_.log_interval_s));
+      }
+    }
+    if (!stats_line.empty()) Log("INFO", "loggers.py:271", stats_line);
+    {
+      std::unique_lock<std::mutex> lock(mu_);
       if (stop_) return;
       EngineConditions conditions;
       conditions.power_cap_w = fault_.power_cap_w;
@@ -205,6 +251,7 @@ void LiveEngine::Run() {
     if (stop_) return;
     StepEvents ev;
     out.clear();
+    std::vector<std::string> warnings;
     {
       std::lock_guard<std::mutex> lock(mu_);
       engine_.FinishStep(ev);
@@ -214,10 +261,15 @@ void LiveEngine::Run() {
       gpu_.power_w = stats.power_w;
       gpu_.sm_clock_mhz = stats.sm_clock_mhz;
       gpu_.last_step = Clock::now();
-      metrics_.num_preemptions += static_cast<uint64_t>(ev.preemptions);
+      for (int i = 0; i < ev.preemptions; ++i) {
+        ++metrics_.num_preemptions;
+        std::string w = VllmPreemptionWarning(static_cast<int64_t>(metrics_.num_preemptions));
+        if (!w.empty()) warnings.push_back(std::move(w));
+      }
       metrics_.prompt_tokens += static_cast<uint64_t>(stats.prompt_tokens);
       metrics_.generation_tokens += static_cast<uint64_t>(ev.tokens);
     }
+    for (const std::string& w : warnings) Log("WARNING", "scheduler.py:1057", w);
     // Detokenising: real work per emitted token.
     BurnThreadCpu(options_.cpu_per_token_s * static_cast<double>(ev.emitted.size()));
     const Clock::time_point now = Clock::now();

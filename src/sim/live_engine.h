@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -28,6 +29,7 @@
 #include "sim/engine.h"
 #include "sim/exposition.h"
 #include "sim/hardware.h"
+#include "sim/vllm_log.h"
 
 namespace llmrca::sim {
 
@@ -38,6 +40,11 @@ struct LiveEngineOptions {
   double cpu_per_token_s = 30e-6;  // detokenising + one SSE event (the simulator's figure)
   int max_model_len = 8192;        // token-count histogram bounds; longer requests are refused
   int cpu = -1;                    // >= 0: pin the engine thread to this CPU
+  // Where vLLM-format log lines go (level "INFO"/"WARNING"/"ERROR", vLLM's file:line, the
+  // message; see sim/vllm_log.h); none when empty. Called on the engine thread or the caller's.
+  std::function<void(std::string_view level, std::string_view where, std::string_view message)>
+      log;
+  double log_interval_s = 5;       // the periodic stats line (vLLM V1: every 5-10 s)
   // Not yet kept: vLLM's queue and prefill time histograms (the model does not report when a
   // request was first scheduled); they are exposed empty.
 };
@@ -112,6 +119,7 @@ class LiveEngine {
   LiveEngine(LiveEngineOptions options, TokenCallback on_token);
   void Run();
   void UpdateGauges();  // the gauges of metrics_ from engine_; under mu_
+  void Log(std::string_view level, std::string_view where, std::string_view message) const;
 
   const LiveEngineOptions options_;
   const TokenCallback on_token_;
@@ -122,6 +130,8 @@ class LiveEngine {
   VllmMetrics metrics_;                         // under mu_
   GpuFault fault_;                              // under mu_
   GpuCounters gpu_;                             // under mu_
+  VllmStatsLine stats_;                         // under mu_
+  std::chrono::steady_clock::time_point next_stats_;  // under mu_
   uint32_t next_id_ = 1;                        // under mu_
   std::atomic<bool> stop_{false};
   std::thread thread_;
