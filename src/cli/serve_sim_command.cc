@@ -117,6 +117,11 @@ void AddServeSimCommand(CLI::App& app, CliContext& ctx) {
                      "Other replicas tried after a connection failure")
       ->default_val(3)
       ->check(CLI::NonNegativeNumber);
+  router->add_option("--log-encoding", rf->log_encoding,
+                     "Log lines on stderr as Ray Serve writes them: TEXT, or JSON (one object "
+                     "per line, as with RAY_SERVE_LOG_ENCODING=JSON)")
+      ->check(CLI::IsMember({"TEXT", "JSON"}))
+      ->default_val("TEXT");
   router->add_option("--duration", rf->duration_s, "Stop after this many seconds (0: run until "
                      "Ctrl-C)")
       ->check(CLI::NonNegativeNumber);
@@ -224,6 +229,11 @@ Status RunServeSimRouter(const ServeSimRouterFlags& f) {
   o.max_ongoing_requests = f.max_ongoing_requests;
   o.max_queued_requests = f.max_queued_requests;
   o.retries = f.retries;
+  o.log_json = f.log_encoding == "JSON";
+  o.log = [](const std::string& line) {
+    const std::string text = line + "\n";
+    std::fwrite(text.data(), 1, text.size(), stderr);
+  };
   for (size_t i = 0; i < f.backends.size(); ++i) {
     LLMRCA_ASSIGN_OR_RETURN(sim::RouterBackend b,
                             sim::ParseRouterBackend(f.backends[i], static_cast<int>(i)));

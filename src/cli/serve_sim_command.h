@@ -34,6 +34,7 @@ struct ServeSimRouterFlags {
   int max_ongoing_requests = 500;
   int max_queued_requests = -1;
   int retries = 3;
+  std::string log_encoding = "TEXT";  // TEXT or JSON (Ray Serve's RAY_SERVE_LOG_ENCODING)
   double duration_s = 0;
 };
 

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <ctime>
 #include <atomic>
 #include <deque>
 #include <list>
@@ -115,6 +116,14 @@ class Router::Impl {
                               Handle(std::move(r), std::move(w));
                             }));
     thread_ = std::thread([this] { Run(); });
+    Log("INFO", "router.py:308", "", "",
+        "Using router <class 'ray.serve._private.replica_scheduler.pow_2_scheduler."
+        "PowerOfTwoChoicesReplicaScheduler'>.");
+    std::string names;
+    for (const RouterBackend& b : opt_.backends) names += (names.empty() ? "'" : ", '") + b.name + "'";
+    Log("INFO", "pow_2_scheduler.py:255", "", "",
+        fmt::format("Got updated replicas for deployment '{}' in application '{}': {{{}}}.",
+                    opt_.deployment, opt_.application, names));
     return Status::Ok();
   }
 
@@ -148,6 +157,7 @@ class Router::Impl {
     Clock::time_point arrival;
     std::vector<char> tried;
     int attempts = 0;
+    std::string id;  // request id (UUID)
   };
 
   struct Transfer {
@@ -179,6 +189,9 @@ class Router::Impl {
   void StartTransfer(Pending p, int replica);
   void Finish(Transfer& t, CURLcode code);
   void Answer(Pending& p, int status, std::string_view message);
+  void Log(std::string_view level, std::string_view where, std::string_view request_id,
+           std::string_view replica, std::string_view message) const;
+  std::string NewRequestId();  // under mu_
 
   static size_t OnHeader(char* data, size_t size, size_t n, void* user);
   static size_t OnBody(char* data, size_t size, size_t n, void* user);
@@ -198,6 +211,7 @@ class Router::Impl {
   std::map<std::pair<std::string, int>, int64_t> http_errors_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<Histogram>> http_latency_;
   int64_t router_requests_ = 0;
+  std::mt19937_64 id_rng_{std::random_device{}()};  // under mu_
   std::vector<Replica> replicas_;  // stats and latency under mu_; down_until client thread only
 
   // Client thread only.
@@ -232,7 +246,7 @@ void Router::Impl::Handle(net::HttpRequest request, net::Responder responder) {
       ++ongoing_http_;
       ++router_requests_;
       inbox_.push_back(Pending{std::move(request), std::move(responder), Clock::now(),
-                               std::vector<char>(replicas_.size(), 0), 0});
+                               std::vector<char>(replicas_.size(), 0), 0, NewRequestId()});
       curl_multi_wakeup(multi_);
       return;
     }
@@ -350,6 +364,9 @@ void Router::Impl::StartTransfer(Pending p, int replica) {
     t.headers = curl_slist_append(t.headers, fmt::format("{}: {}", name, value).c_str());
   }
   t.headers = curl_slist_append(t.headers, "Expect:");
+  if (head.Field("x-request-id").empty()) {
+    t.headers = curl_slist_append(t.headers, ("X-Request-Id: " + t.p.id).c_str());
+  }
   if (head.Field("x-forwarded-for").empty()) {
     t.headers = curl_slist_append(t.headers, "X-Forwarded-For: 127.0.0.1");
   }
@@ -457,7 +474,19 @@ void Router::Impl::Finish(Transfer& t, CURLcode code) {
       h->Observe(std::chrono::duration<double, std::milli>(Clock::now() - t.p.arrival).count());
     }
   }
-  if (no_answer) replicas_[ri].down_until = Clock::now() + opt_.down_for;
+  if (no_answer) {
+    replicas_[ri].down_until = Clock::now() + opt_.down_for;
+    Log("WARNING", "pow_2_scheduler.py:570", t.p.id, opt_.backends[ri].name,
+        fmt::format("Failed to reach replica {} ({}); {}", opt_.backends[ri].name,
+                    curl_easy_strerror(code), retry ? "retrying on another replica" : "giving up"));
+  }
+  if (!retry) {
+    const double total_ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - t.p.arrival).count();
+    Log(answered >= 500 ? "ERROR" : "INFO", "proxy.py:538", t.p.id, opt_.backends[ri].name,
+        fmt::format("{} {} {:.1f}ms", t.p.request.head.method, answered != 0 ? answered : 499,
+                    total_ms));
+  }
   if (retry) {
     queue_.push_front(std::move(t.p));
   } else if (answered != 0 && error.empty()) {
@@ -477,6 +506,44 @@ void Router::Impl::Finish(Transfer& t, CURLcode code) {
     }
   }
   transfers_.erase(t.self);
+}
+
+std::string Router::Impl::NewRequestId() {
+  const uint64_t a = id_rng_(), b = id_rng_();
+  // A version-4 UUID: 4 in the version nibble, 10 in the variant bits.
+  return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff,
+                     a & 0xfff, 0x8000 | ((b >> 48) & 0x3fff), b & 0xffffffffffffULL);
+}
+
+void Router::Impl::Log(std::string_view level, std::string_view where,
+                       std::string_view request_id, std::string_view replica,
+                       std::string_view message) const {
+  if (!opt_.log) return;
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  const int ms = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+  const std::string asctime = fmt::format("{},{:03d}", stamp, ms);
+  if (opt_.log_json) {
+    nlohmann::json j;
+    j["levelname"] = level;
+    j["asctime"] = asctime;
+    j["deployment"] = opt_.deployment;
+    j["replica"] = replica;
+    j["request_id"] = request_id;
+    j["route"] = opt_.route_prefix;
+    j["application"] = opt_.application;
+    j["message"] = message;
+    opt_.log(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    opt_.log(fmt::format("{} {} proxy {} {} {} {} {} - {}", level, asctime, opt_.host,
+                         request_id.empty() ? "-" : request_id, opt_.route_prefix,
+                         opt_.application, where, message));
+  }
 }
 
 std::string Router::Impl::MetricsText() const {

@@ -18,6 +18,9 @@
 //   counters, and the processing-latency histogram. /-/healthz and /-/routes as Ray's proxy
 //   answers them. Every other path is forwarded.
 //
+// Each request gets an id (a UUID, as Ray Serve's), sent to the replica as X-Request-Id and
+// written in the access log.
+//
 // Threads: the HTTP server's thread parses requests and hands them over; one client thread
 // runs libcurl's multi interface for every upstream transfer and writes the response through
 // the server's thread-safe Responder as bytes arrive. A client that leaves mid-stream aborts
@@ -26,6 +29,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <span>
@@ -55,6 +59,12 @@ struct RouterOptions {
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds down_for{1000};
   uint64_t seed = 1;
+  // Log lines as Ray Serve writes them (reference/llm-serving-model.md section 7): an access
+  // line per request ("INFO 2026-11-27 03:40:01,123 proxy 127.0.0.1 <request id> / default
+  // proxy.py:538 - POST 200 8.9ms"), replica failures as warnings; one JSON object per line
+  // with `log_json` (RAY_SERVE_LOG_ENCODING=JSON). None when `log` is empty.
+  std::function<void(const std::string& line)> log;
+  bool log_json = false;
 };
 
 // Parses "URL" or "NAME=URL" (the name defaults to ray-replicas-<index>). kInvalidArgument for

@@ -6,6 +6,8 @@
 
 #include <array>
 #include <memory>
+#include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -180,6 +182,12 @@ TEST(RouterTest, RetriesARefusedConnectionOnAnotherReplicaAndSkipsTheDeadOne) {
   RouterOptions o;
   o.backends = {{"dead", Url(RefusingPort())}, {"live", Url(live->port())}};
   o.down_for = std::chrono::seconds(30);
+  std::mutex mu;
+  std::vector<std::string> lines;
+  o.log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(line);
+  };
   auto r = Router::Start(o);
   ASSERT_TRUE(r.ok());
   for (int i = 0; i < 10; ++i) {
@@ -196,6 +204,60 @@ TEST(RouterTest, RetriesARefusedConnectionOnAnotherReplicaAndSkipsTheDeadOne) {
   EXPECT_EQ(st[0].connect_failures, 1);
   EXPECT_EQ(st[1].requests, 10);
   EXPECT_EQ(st[1].errors, 0);
+  r->reset();
+  // Ray Serve's text format: level, date time,ms, component, host, request id, route, app,
+  // file:line - message.
+  const auto is_access = [](const std::string& line) {
+    std::istringstream in(line);
+    std::string level, date, time, component, host, id, route, app, where, dash, method, status,
+        ms;
+    in >> level >> date >> time >> component >> host >> id >> route >> app >> where >> dash >>
+        method >> status >> ms;
+    return level == "INFO" && date.size() == 10 && date[4] == '-' && time.size() == 12 &&
+           time[8] == ',' && component == "proxy" && host == "127.0.0.1" && id.size() == 36 &&
+           id[14] == '4' && route == "/" && app == "default" && where == "proxy.py:538" &&
+           dash == "-" && method == "POST" && status == "200" && ms.size() > 4 &&
+           ms.substr(ms.size() - 2) == "ms" && ms[ms.size() - 4] == '.' && in.eof();
+  };
+  int access_lines = 0, warnings = 0;
+  for (const std::string& line : lines) {
+    if (is_access(line)) ++access_lines;
+    if (line.rfind("WARNING", 0) == 0 && line.find("Failed to reach replica dead") != std::string::npos) {
+      ++warnings;
+    }
+  }
+  EXPECT_EQ(access_lines, 10);
+  EXPECT_EQ(warnings, 1);
+  EXPECT_NE(lines.front().find("PowerOfTwoChoicesReplicaScheduler"), std::string::npos);
+}
+
+TEST(RouterTest, LogsOneJsonObjectPerLineWithRaysFields) {
+  auto e = StartEngine("ray-replicas-0");
+  ASSERT_TRUE(e);
+  RouterOptions o;
+  o.backends = {{"ray-replicas-0", Url(e->port())}};
+  o.log_json = true;
+  std::mutex mu;
+  std::vector<std::string> lines;
+  o.log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(line);
+  };
+  auto r = Router::Start(o);
+  ASSERT_TRUE(r.ok());
+  Client c((*r)->port());
+  ASSERT_TRUE(c.Send(Post("/v1/completions", R"({"prompt":"x","max_tokens":1})")));
+  ASSERT_TRUE(c.Read().has_value());
+  r->reset();
+  ASSERT_EQ(lines.size(), 3u);  // the router and replica lines at start, one access line
+  const Json j = Json::parse(lines.back());
+  EXPECT_EQ(j["levelname"], "INFO");
+  EXPECT_EQ(j["deployment"], "VLLMDeployment");
+  EXPECT_EQ(j["replica"], "ray-replicas-0");
+  EXPECT_EQ(j["route"], "/");
+  EXPECT_EQ(j["application"], "default");
+  EXPECT_EQ(j["request_id"].get<std::string>().size(), 36u);
+  EXPECT_TRUE(j["message"].get<std::string>().rfind("POST 200 ", 0) == 0) << j["message"];
 }
 
 TEST(RouterTest, AnswersServiceUnavailableWhenNoReplicaAnswers) {
