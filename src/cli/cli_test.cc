@@ -11,12 +11,17 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "net/http_server.h"
 
 namespace {
 
@@ -428,9 +433,30 @@ TEST_F(CliTest, ServeSimStackWithNginxServesLoadAndLeavesNoProcessAfterSigterm) 
   }
   const fs::path out = tmp_ / "stack.out", pid_file = tmp_ / "stack.pid";
   const int port = FreeLoopbackPort();
+  // A stand-in OpenTelemetry collector: the service names and trace ids of the spans it gets.
+  std::mutex mu;
+  std::multimap<std::string, std::string> traces_by_service;
+  auto collector = llmrca::net::HttpServer::Start(
+      {}, [&](llmrca::net::HttpRequest r, llmrca::net::Responder w) {
+        const nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+        if (!j.is_discarded() && j.contains("resourceSpans")) {
+          std::lock_guard<std::mutex> lock(mu);
+          for (const auto& rs : j["resourceSpans"]) {
+            const std::string service = rs["resource"]["attributes"][0]["value"]["stringValue"];
+            for (const auto& span : rs["scopeSpans"][0]["spans"]) {
+              traces_by_service.emplace(service, span["traceId"].get<std::string>());
+            }
+          }
+        }
+        w.Send(200, "application/json", "{}");
+      });
+  ASSERT_TRUE(collector.ok());
   ASSERT_EQ(std::system(fmt::format("'{}' serve-sim stack --replicas 2 --nginx --port {} "
-                                    "--run-dir '{}' --duration 60 >'{}' 2>'{}' & echo $! >'{}'",
-                                    LLMRCA_BINARY, port, (tmp_ / "run").string(), out.string(),
+                                    "--run-dir '{}' --duration 60 "
+                                    "--otlp-endpoint http://127.0.0.1:{}/v1/traces "
+                                    ">'{}' 2>'{}' & echo $! >'{}'",
+                                    LLMRCA_BINARY, port, (tmp_ / "run").string(),
+                                    (*collector)->port(), out.string(),
                                     (tmp_ / "stack.err").string(), pid_file.string())
                             .c_str()),
             0);
@@ -467,6 +493,18 @@ TEST_F(CliTest, ServeSimStackWithNginxServesLoadAndLeavesNoProcessAfterSigterm) 
     if (!ended) kill(pid, SIGKILL);
   }
   EXPECT_THAT(Slurp(tmp_ / "stack.err"), HasSubstr("stopped 4 processes"));
+  // Every process flushed its spans when it stopped: the router's two per request (server and
+  // client) and the engines' one, in the same 12 traces.
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(traces_by_service.count("ray-head"), 24u);
+  EXPECT_EQ(traces_by_service.count("ray-replicas-0") + traces_by_service.count("ray-replicas-1"),
+            12u);
+  std::set<std::string> router_traces, engine_traces;
+  for (const auto& [service, trace] : traces_by_service) {
+    (service == "ray-head" ? router_traces : engine_traces).insert(trace);
+  }
+  EXPECT_EQ(router_traces.size(), 12u);
+  EXPECT_EQ(router_traces, engine_traces);
 }
 
 TEST_F(CliTest, LoadHelpDefinesEveryMetricAndRejectsUnboundedRuns) {

@@ -15,6 +15,7 @@
 #include "sim/serve_engine.h"
 #include "sim/vllm_log.h"
 #ifdef LLMRCA_WITH_ROUTER
+#include "sim/otlp_exporter.h"
 #include "sim/router.h"
 #endif
 
@@ -75,6 +76,9 @@ void AddServeSimCommand(CLI::App& app, CliContext& ctx) {
   engine->add_option("--name", f->name, "Engine name (the study's ray-head, ray-replicas-N)")
       ->default_val("ray-replicas-0");
   AddEngineModelFlags(engine, *f);
+#ifdef LLMRCA_WITH_ROUTER
+  engine->add_option("--otlp-endpoint", f->otlp_endpoint, "Post traces as OTLP/JSON to this collector URL (e.g. http://127.0.0.1:4318/v1/traces)");
+#endif
   engine->add_option("--cpu", f->cpu, "Pin the engine thread to this CPU");
   engine->add_option("--duration", f->duration_s, "Stop after this many seconds (0: run until "
                      "Ctrl-C)")
@@ -122,6 +126,7 @@ void AddServeSimCommand(CLI::App& app, CliContext& ctx) {
                      "per line, as with RAY_SERVE_LOG_ENCODING=JSON)")
       ->check(CLI::IsMember({"TEXT", "JSON"}))
       ->default_val("TEXT");
+  router->add_option("--otlp-endpoint", rf->otlp_endpoint, "Post traces as OTLP/JSON to this collector URL (e.g. http://127.0.0.1:4318/v1/traces)");
   router->add_option("--duration", rf->duration_s, "Stop after this many seconds (0: run until "
                      "Ctrl-C)")
       ->check(CLI::NonNegativeNumber);
@@ -156,6 +161,8 @@ void AddServeSimCommand(CLI::App& app, CliContext& ctx) {
       ->check(CLI::PositiveNumber);
   stack->add_option("--run-dir", sf->run_dir, "Directory for logs and nginx's files (default: "
                     "a new one under /tmp)");
+  stack->add_option("--otlp-endpoint", sf->otlp_endpoint,
+                    "Every part posts its spans as OTLP/JSON to this collector URL");
   AddEngineModelFlags(stack, sf->engine);
   stack->add_option("--duration", sf->duration_s, "Stop after this many seconds (0: run until "
                     "Ctrl-C)")
@@ -165,6 +172,17 @@ void AddServeSimCommand(CLI::App& app, CliContext& ctx) {
 }
 
 namespace {
+
+#ifdef LLMRCA_WITH_ROUTER
+Result<std::unique_ptr<sim::SpanExporter>> StartExporter(const std::string& url,
+                                                         const std::string& service) {
+  sim::SpanExporterOptions o;
+  o.url = url;
+  o.service_name = service;
+  o.resource_attributes = {{"service.namespace", "llmrca-serve-sim"}};
+  return sim::SpanExporter::Start(o);
+}
+#endif
 
 // Sleeps in short steps until a stop signal, the duration, or `more()` returning false.
 void RunUntilStopped(const std::atomic<bool>& stop, double duration_s,
@@ -203,6 +221,13 @@ Status RunServeSimEngine(const ServeSimEngineFlags& f) {
         sim::VllmLogPrefix(level, where, std::chrono::system_clock::now()), message);
     std::fwrite(line.data(), 1, line.size(), stderr);
   };
+#ifdef LLMRCA_WITH_ROUTER
+  std::unique_ptr<sim::SpanExporter> exporter;
+  if (!f.otlp_endpoint.empty()) {
+    LLMRCA_ASSIGN_OR_RETURN(exporter, StartExporter(f.otlp_endpoint, f.name));
+    o.on_span = [e = exporter.get()](sim::Span s) { e->Add(std::move(s)); };
+  }
+#endif
   std::atomic<bool>& stop = CatchStopSignals();
   Result<std::unique_ptr<sim::ServeEngine>> server = sim::ServeEngine::Start(o);
   if (!server.ok()) {
@@ -238,6 +263,11 @@ Status RunServeSimRouter(const ServeSimRouterFlags& f) {
     LLMRCA_ASSIGN_OR_RETURN(sim::RouterBackend b,
                             sim::ParseRouterBackend(f.backends[i], static_cast<int>(i)));
     o.backends.push_back(std::move(b));
+  }
+  std::unique_ptr<sim::SpanExporter> exporter;
+  if (!f.otlp_endpoint.empty()) {
+    LLMRCA_ASSIGN_OR_RETURN(exporter, StartExporter(f.otlp_endpoint, f.name));
+    o.on_span = [e = exporter.get()](sim::Span s) { e->Add(std::move(s)); };
   }
   std::atomic<bool>& stop = CatchStopSignals();
   Result<std::unique_ptr<sim::Router>> router = sim::Router::Start(o);

@@ -23,6 +23,7 @@ struct ServeSimEngineFlags {
   int kv_blocks = 0;
   int max_model_len = 8192;
   int cpu = -1;
+  std::string otlp_endpoint;  // empty: no traces
   double duration_s = 0;  // 0: until SIGINT/SIGTERM
 };
 
@@ -35,6 +36,7 @@ struct ServeSimRouterFlags {
   int max_queued_requests = -1;
   int retries = 3;
   std::string log_encoding = "TEXT";  // TEXT or JSON (Ray Serve's RAY_SERVE_LOG_ENCODING)
+  std::string otlp_endpoint;
   double duration_s = 0;
 };
 
@@ -47,6 +49,7 @@ struct ServeSimStackFlags {
   std::string nginx_bin;  // empty: nginx in PATH, else /usr/sbin/nginx
   int max_ongoing_requests = 500;
   std::string run_dir;    // logs and nginx's files; empty: a new directory under /tmp
+  std::string otlp_endpoint;  // passed to the engines and the router
   double duration_s = 0;
 };
 

@@ -188,16 +188,19 @@ Status RunServeSimStack(const ServeSimStackFlags& f) {
       argv.insert(argv.end(), {"--served-model-name", e.served_model_name});
     }
     if (e.kv_blocks > 0) argv.insert(argv.end(), {"--kv-blocks", std::to_string(e.kv_blocks)});
+    if (!f.otlp_endpoint.empty()) argv.insert(argv.end(), {"--otlp-endpoint", f.otlp_endpoint});
     if (Status s = start(name, argv, true); !s.ok()) return fail(s);
     backends += fmt::format("{}{}={}", i ? "," : "", name, parts.back().url);
   }
   const int router_port = nginx ? 0 : f.port;
-  if (Status s = start("ray-head",
-                       {self, "serve-sim", "router", "--host", f.host, "--port",
-                        std::to_string(router_port), "--name", "ray-head", "--backends", backends,
-                        "--max-ongoing-requests", std::to_string(f.max_ongoing_requests)},
-                       true);
-      !s.ok()) {
+  std::vector<std::string> router_argv = {
+      self, "serve-sim", "router", "--host", f.host, "--port", std::to_string(router_port),
+      "--name", "ray-head", "--backends", backends, "--max-ongoing-requests",
+      std::to_string(f.max_ongoing_requests)};
+  if (!f.otlp_endpoint.empty()) {
+    router_argv.insert(router_argv.end(), {"--otlp-endpoint", f.otlp_endpoint});
+  }
+  if (Status s = start("ray-head", router_argv, true); !s.ok()) {
     return fail(s);
   }
   std::string entry = parts.back().url;

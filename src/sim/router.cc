@@ -158,6 +158,10 @@ class Router::Impl {
     std::vector<char> tried;
     int attempts = 0;
     std::string id;  // request id (UUID)
+    // Tracing (when on_span is set): this request's server span and its parent.
+    TraceContext trace;       // trace id and the server span's id
+    SpanId parent{};          // the client's span, all zeros for none
+    uint64_t start_ns = 0;
   };
 
   struct Transfer {
@@ -168,6 +172,8 @@ class Router::Impl {
     Pending p;
     int replica = -1;
     Clock::time_point start;
+    uint64_t start_ns = 0;
+    SpanId span{};  // this attempt's client span (tracing)
     int status = 0;
     std::string content_type;
     bool has_length = false;  // the upstream answer is whole (Content-Length): pass it whole
@@ -189,6 +195,7 @@ class Router::Impl {
   void StartTransfer(Pending p, int replica);
   void Finish(Transfer& t, CURLcode code);
   void Answer(Pending& p, int status, std::string_view message);
+  void EmitSpans(const Transfer& t, CURLcode code, int answered, bool retry);
   void Log(std::string_view level, std::string_view where, std::string_view request_id,
            std::string_view replica, std::string_view message) const;
   std::string NewRequestId();  // under mu_
@@ -245,8 +252,17 @@ void Router::Impl::Handle(net::HttpRequest request, net::Responder responder) {
       ++queued_;
       ++ongoing_http_;
       ++router_requests_;
-      inbox_.push_back(Pending{std::move(request), std::move(responder), Clock::now(),
-                               std::vector<char>(replicas_.size(), 0), 0, NewRequestId()});
+      Pending p{std::move(request), std::move(responder), Clock::now(),
+                std::vector<char>(replicas_.size(), 0), 0, NewRequestId(), {}, {}, 0};
+      if (opt_.on_span) {
+        p.start_ns = UnixNanos();
+        const std::optional<TraceContext> parent =
+            ParseTraceparent(p.request.head.Field("traceparent"));
+        p.trace.trace_id = parent ? parent->trace_id : NewTraceId(id_rng_);
+        if (parent) p.parent = parent->span_id;
+        p.trace.span_id = NewSpanId(id_rng_);
+      }
+      inbox_.push_back(std::move(p));
       curl_multi_wakeup(multi_);
       return;
     }
@@ -358,12 +374,24 @@ void Router::Impl::StartTransfer(Pending p, int replica) {
     if (net::EqualsIgnoreCase(name, "host") || net::EqualsIgnoreCase(name, "content-length") ||
         net::EqualsIgnoreCase(name, "connection") || net::EqualsIgnoreCase(name, "expect") ||
         net::EqualsIgnoreCase(name, "keep-alive") ||
-        net::EqualsIgnoreCase(name, "transfer-encoding")) {
+        net::EqualsIgnoreCase(name, "transfer-encoding") ||
+        (opt_.on_span && net::EqualsIgnoreCase(name, "traceparent"))) {
       continue;
     }
     t.headers = curl_slist_append(t.headers, fmt::format("{}: {}", name, value).c_str());
   }
   t.headers = curl_slist_append(t.headers, "Expect:");
+  if (opt_.on_span) {
+    t.start_ns = UnixNanos();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      t.span = NewSpanId(id_rng_);
+    }
+    TraceContext child = t.p.trace;
+    child.span_id = t.span;
+    t.headers =
+        curl_slist_append(t.headers, ("traceparent: " + FormatTraceparent(child)).c_str());
+  }
   if (head.Field("x-request-id").empty()) {
     t.headers = curl_slist_append(t.headers, ("X-Request-Id: " + t.p.id).c_str());
   }
@@ -480,6 +508,7 @@ void Router::Impl::Finish(Transfer& t, CURLcode code) {
         fmt::format("Failed to reach replica {} ({}); {}", opt_.backends[ri].name,
                     curl_easy_strerror(code), retry ? "retrying on another replica" : "giving up"));
   }
+  if (opt_.on_span) EmitSpans(t, code, answered, retry);
   if (!retry) {
     const double total_ms =
         std::chrono::duration<double, std::milli>(Clock::now() - t.p.arrival).count();
@@ -506,6 +535,51 @@ void Router::Impl::Finish(Transfer& t, CURLcode code) {
     }
   }
   transfers_.erase(t.self);
+}
+
+void Router::Impl::EmitSpans(const Transfer& t, CURLcode code, int answered, bool retry) {
+  const RouterBackend& backend = opt_.backends[static_cast<size_t>(t.replica)];
+  const net::HttpHead& head = t.p.request.head;
+  const uint64_t now = UnixNanos();
+  Span client;
+  client.trace_id = t.p.trace.trace_id;
+  client.span_id = t.span;
+  client.parent_span_id = t.p.trace.span_id;
+  client.name = head.method;  // OpenTelemetry's HTTP client span name: the method
+  client.kind = SpanKind::kClient;
+  client.start_unix_ns = t.start_ns;
+  client.end_unix_ns = now;
+  client.attributes = {{"http.request.method", head.method},
+                       {"url.full", backend.url + head.path},
+                       {"ray.serve.replica", backend.name},
+                       {"ray.serve.deployment", opt_.deployment}};
+  if (t.status != 0) client.attributes.emplace_back("http.response.status_code", int64_t{t.status});
+  if (code != CURLE_OK || t.status >= 500) {
+    client.error = true;
+    client.status_message = code != CURLE_OK ? curl_easy_strerror(code)
+                                             : fmt::format("HTTP {}", t.status);
+  }
+  opt_.on_span(std::move(client));
+  if (retry) return;
+  Span server;
+  server.trace_id = t.p.trace.trace_id;
+  server.span_id = t.p.trace.span_id;
+  server.parent_span_id = t.p.parent;
+  server.name = fmt::format("{} {}", head.method, head.path);
+  server.kind = SpanKind::kServer;
+  server.start_unix_ns = t.p.start_ns;
+  server.end_unix_ns = now;
+  server.attributes = {{"http.request.method", head.method},
+                       {"url.path", head.path},
+                       {"http.response.status_code", int64_t{answered != 0 ? answered : 499}},
+                       {"ray.serve.request_id", t.p.id},
+                       {"ray.serve.application", opt_.application},
+                       {"ray.serve.attempts", int64_t{t.p.attempts}}};
+  if (answered >= 500) {
+    server.error = true;
+    server.status_message = fmt::format("HTTP {}", answered);
+  }
+  opt_.on_span(std::move(server));
 }
 
 std::string Router::Impl::NewRequestId() {

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "sim/otlp.h"
 
 namespace llmrca::sim {
 
@@ -65,6 +66,10 @@ struct RouterOptions {
   // with `log_json` (RAY_SERVE_LOG_ENCODING=JSON). None when `log` is empty.
   std::function<void(const std::string& line)> log;
   bool log_json = false;
+  // Receives the router's spans when set (see sim/otlp.h): a server span per request (a child
+  // of the client's `traceparent` when it sent one) and a client span per attempt at a
+  // replica, whose context goes to the replica in `traceparent`. Called on the client thread.
+  std::function<void(Span span)> on_span;
 };
 
 // Parses "URL" or "NAME=URL" (the name defaults to ray-replicas-<index>). kInvalidArgument for

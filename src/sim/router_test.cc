@@ -347,5 +347,67 @@ TEST(RouterTest, SpreadsConcurrentStreamsAndReleasesAClientThatLeaves) {
   EXPECT_EQ(st[0].requests + st[1].requests + st[2].requests, 30);
 }
 
+TEST(RouterTest, OneTraceLinksTheClientTheRouterAndTheEngine) {
+  std::mutex mu;
+  std::vector<Span> spans;
+  const auto collect = [&](Span span) {
+    std::lock_guard<std::mutex> lock(mu);
+    spans.push_back(std::move(span));
+  };
+  ServeEngineOptions eo;
+  eo.name = "ray-replicas-0";
+  eo.engine.model = *FindModelProfile("llama-3-8b");
+  eo.engine.gpu = *FindGpuProfile("h100");
+  eo.engine.max_model_len = 4096;
+  eo.on_span = collect;
+  auto e = ServeEngine::Start(eo);
+  ASSERT_TRUE(e.ok());
+  RouterOptions o;
+  o.backends = {{"ray-replicas-0", Url((*e)->port())}};
+  o.on_span = collect;
+  auto r = Router::Start(o);
+  ASSERT_TRUE(r.ok());
+  Client c((*r)->port());
+  const std::string body = R"({"prompt":"hello","max_tokens":5,"stream":true})";
+  // The client's own span: the W3C specification's example context.
+  ASSERT_TRUE(c.Send(fmt::format(
+      "POST /v1/completions HTTP/1.1\r\nContent-Length: {}\r\n"
+      "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n{}",
+      body.size(), body)));
+  auto a = c.Read();
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->status, 200);
+  r->reset();
+  e->reset();
+  ASSERT_EQ(spans.size(), 3u);
+  const Span* server = nullptr;
+  const Span* client = nullptr;
+  const Span* engine = nullptr;
+  for (const Span& s : spans) {
+    if (s.name == "POST /v1/completions") server = &s;
+    if (s.name == "POST") client = &s;
+    if (s.name == "llm_request") engine = &s;
+  }
+  ASSERT_TRUE(server && client && engine);
+  const TraceContext caller =
+      *ParseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  for (const Span* s : {server, client, engine}) EXPECT_EQ(s->trace_id, caller.trace_id);
+  EXPECT_EQ(server->parent_span_id, caller.span_id);
+  EXPECT_EQ(server->kind, SpanKind::kServer);
+  EXPECT_EQ(client->parent_span_id, server->span_id);
+  EXPECT_EQ(client->kind, SpanKind::kClient);
+  EXPECT_EQ(engine->parent_span_id, client->span_id);
+  EXPECT_EQ(engine->kind, SpanKind::kServer);
+  EXPECT_LE(server->start_unix_ns, client->start_unix_ns);
+  EXPECT_LE(client->start_unix_ns, engine->start_unix_ns);
+  EXPECT_LE(engine->end_unix_ns, server->end_unix_ns);
+  bool tokens = false;
+  for (const auto& [key, value] : engine->attributes) {
+    if (key == "gen_ai.usage.completion_tokens") tokens = std::get<int64_t>(value) == 5;
+  }
+  EXPECT_TRUE(tokens);
+  EXPECT_FALSE(server->error || client->error || engine->error);
+}
+
 }  // namespace
 }  // namespace llmrca::sim

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <utility>
 
 #include <fmt/format.h>
@@ -196,6 +197,34 @@ void ServeEngine::Control(const net::HttpRequest& request, net::Responder respon
   responder.Send(200, "application/json", FaultJson(engine_->gpu_fault()).dump());
 }
 
+void ServeEngine::EmitSpan(const Stream& s, int completion_tokens, bool failed,
+                           std::string_view error) {
+  // vLLM's request span (vllm/tracing.py: SpanAttributes), kind SERVER.
+  Span span;
+  span.trace_id = s.trace.trace_id;
+  span.span_id = s.trace.span_id;
+  span.parent_span_id = s.parent;
+  span.name = "llm_request";
+  span.kind = SpanKind::kServer;
+  span.start_unix_ns = s.start_ns;
+  span.end_unix_ns = UnixNanos();
+  span.attributes = {
+      {"gen_ai.request.id", s.id},
+      {"gen_ai.response.model", options_.served_model},
+      {"gen_ai.request.max_tokens", int64_t{s.max_tokens}},
+      {"gen_ai.usage.prompt_tokens", int64_t{s.prompt_tokens}},
+      {"gen_ai.usage.completion_tokens", int64_t{completion_tokens}},
+      {"gen_ai.latency.e2e",
+       std::chrono::duration<double>(std::chrono::steady_clock::now() - s.arrival).count()},
+      {"service.instance.id", options_.name}};
+  if (s.ttft_s >= 0) span.attributes.emplace_back("gen_ai.latency.time_to_first_token", s.ttft_s);
+  if (failed) {
+    span.error = true;
+    span.status_message = std::string(error);
+  }
+  options_.on_span(std::move(span));
+}
+
 void ServeEngine::Generate(const net::HttpRequest& request, net::Responder responder, bool chat) {
   const Json body = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   const auto bad = [&](std::string_view message) {
@@ -256,9 +285,17 @@ void ServeEngine::Generate(const net::HttpRequest& request, net::Responder respo
   }
   const int prompt_tokens = EstimateTokens(prompt_bytes);
   Stream s{responder, chat, stream, include_usage, prompt_tokens, max_tokens,
-           fmt::format("{}-{}", chat ? "chatcmpl" : "cmpl", next_response_++), UnixSeconds(), {}};
+           fmt::format("{}-{}", chat ? "chatcmpl" : "cmpl", next_response_++), UnixSeconds(), {},
+           {}, {}, 0, std::chrono::steady_clock::now(), -1};
   // Under mu_ from before Submit(), so the first token cannot arrive before the entry exists.
   std::lock_guard<std::mutex> lock(mu_);
+  if (options_.on_span) {
+    s.start_ns = UnixNanos();
+    const std::optional<TraceContext> parent = ParseTraceparent(request.head.Field("traceparent"));
+    s.trace.trace_id = parent ? parent->trace_id : NewTraceId(trace_rng_);
+    if (parent) s.parent = parent->span_id;
+    s.trace.span_id = NewSpanId(trace_rng_);
+  }
   Result<uint64_t> id = engine_->Submit(prompt_tokens, max_tokens);
   if (id.status().code() == StatusCode::kUnavailable) {
     responder.Send(500, "application/json",
@@ -275,6 +312,10 @@ void ServeEngine::OnToken(const TokenEvent& t) {
   auto it = streams_.find(t.id);
   if (it == streams_.end()) return;
   Stream& s = it->second;
+  if (t.index == 0 && s.ttft_s < 0) {
+    s.ttft_s = std::chrono::duration<double>(t.time - s.arrival).count();
+  }
+  if (t.last && options_.on_span) EmitSpan(s, t.failed ? t.index : t.index + 1, t.failed, t.text);
   if (t.failed) {
     // vLLM's server answers an engine failure with an error object: in the stream as an event
     // (the status is already 200), otherwise as a 500.

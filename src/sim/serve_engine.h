@@ -16,6 +16,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <random>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,6 +27,7 @@
 #include "net/http_server.h"
 #include "sim/exposition.h"
 #include "sim/live_engine.h"
+#include "sim/otlp.h"
 
 namespace llmrca::sim {
 
@@ -34,6 +37,9 @@ struct ServeEngineOptions {
   std::string name = "ray-replicas-0";       // the engine's name (logs, the engine label)
   std::string served_model = "llama-3-8b";   // the model name clients send and /v1/models lists
   LiveEngineOptions engine;
+  // Receives a span per generation request when set: vLLM's "llm_request" server span with its
+  // gen_ai.* attributes, a child of the caller's `traceparent` when it sent one.
+  std::function<void(Span span)> on_span;
 };
 
 class ServeEngine {
@@ -55,7 +61,14 @@ class ServeEngine {
     std::string id;
     int64_t created = 0;
     std::string text;  // non-streamed: the output so far
+    // Tracing (when on_span is set).
+    TraceContext trace;
+    SpanId parent{};
+    uint64_t start_ns = 0;
+    std::chrono::steady_clock::time_point arrival;
+    double ttft_s = -1;
   };
+  void EmitSpan(const Stream& s, int completion_tokens, bool failed, std::string_view error);
 
   explicit ServeEngine(ServeEngineOptions options);
   void Handle(net::HttpRequest request, net::Responder responder);
@@ -68,6 +81,7 @@ class ServeEngine {
   std::mutex mu_;
   std::unordered_map<uint64_t, Stream> streams_;  // under mu_
   std::atomic<uint64_t> next_response_{1};
+  std::mt19937_64 trace_rng_{std::random_device{}()};  // under mu_
   std::unique_ptr<LiveEngine> engine_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   struct Scrape {
