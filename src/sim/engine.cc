@@ -176,6 +176,22 @@ void Engine::SetPoolFraction(double fraction) {
   total_blocks_ = target;
 }
 
+bool Engine::Abort(uint32_t req) {
+  for (size_t i = 0; i < running_.size(); ++i) {
+    if (running_[i].req != req) continue;
+    free_blocks_ += running_[i].blocks;
+    running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(i));
+    return true;
+  }
+  for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+    if (it->req != req) continue;
+    free_blocks_ += it->blocks;
+    waiting_.erase(it);
+    return true;
+  }
+  return false;
+}
+
 std::vector<std::pair<uint32_t, int>> Engine::Crash() {
   std::vector<std::pair<uint32_t, int>> dropped;
   for (const Seq& s : running_) dropped.emplace_back(s.req, s.generated);

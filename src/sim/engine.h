@@ -61,6 +61,9 @@ class Engine {
   // Limits the KV pool to `fraction` of its size (1 restores it). Running requests that no
   // longer fit are preempted at the next step, as when blocks run out.
   void SetPoolFraction(double fraction);
+  // Removes request `req` wherever it is (the client went away), freeing its blocks; a step in
+  // flight loses its work for it. False when the engine does not hold it.
+  bool Abort(uint32_t req);
   // Drops every queued and running request (crash); returns their ids and tokens generated.
   std::vector<std::pair<uint32_t, int>> Crash();
 

@@ -207,6 +207,34 @@ TEST(EngineTest, AdmitsInArrivalOrder) {
   EXPECT_EQ(order, (Ids{7, 3, 5}));
 }
 
+TEST(EngineTest, AbortFreesTheBlocksOfARunningOrWaitingRequest) {
+  EngineConfig c = ToyConfig();
+  c.max_num_seqs = 2;
+  Engine e(c, ToyModel(), ToyGpu());
+  // 10 blocks of 16 tokens. Requests 1 and 2 (40-token prompts: 3 blocks each) run; 3 waits.
+  for (uint32_t id : {1u, 2u, 3u}) ASSERT_TRUE(e.Enqueue(id, 40, 20));
+  Step(e);
+  EXPECT_EQ(e.running(), 2);
+  EXPECT_EQ(e.waiting(), 1);
+  EXPECT_DOUBLE_EQ(e.KvUsage(), 0.6);  // 2 x 3 of 10 blocks (41 tokens after the first: 3)
+  EXPECT_TRUE(e.Abort(1));
+  EXPECT_EQ(e.running(), 1);
+  EXPECT_DOUBLE_EQ(e.KvUsage(), 0.3);
+  EXPECT_TRUE(e.Abort(3));
+  EXPECT_EQ(e.waiting(), 0);
+  EXPECT_FALSE(e.Abort(3));
+  EXPECT_FALSE(e.Abort(99));
+  // Request 2 runs on alone to its 20 tokens: 19 more steps.
+  int steps = 0;
+  Ids finished;
+  while (finished.empty() && steps < 100) {
+    finished = Step(e).finished;
+    ++steps;
+  }
+  EXPECT_EQ(finished, (Ids{2}));
+  EXPECT_EQ(steps, 19);
+}
+
 TEST(EngineTest, ChunksTheLaterArrivalWithTheBudgetLeft) {
   EngineConfig c = ToyConfig();
   c.max_num_batched_tokens = 16;

@@ -98,10 +98,15 @@ Result<std::unique_ptr<LiveEngine>> LiveEngine::Start(LiveEngineOptions options,
   return e;
 }
 
-LiveEngine::~LiveEngine() {
-  stop_ = true;
+LiveEngine::~LiveEngine() { Stop(); }
+
+void LiveEngine::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
 Result<uint64_t> LiveEngine::Submit(int prompt_tokens, int output_tokens) {
@@ -188,6 +193,15 @@ Status LiveEngine::SetGpuFault(const GpuFault& fault) {
     for (const TokenEvent& t : failed) on_token_(t);
   }
   return Status::Ok();
+}
+
+bool LiveEngine::Abort(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint32_t key = static_cast<uint32_t>(id);
+  const bool held = engine_.Abort(key);
+  live_.erase(key);
+  UpdateGauges();
+  return held;
 }
 
 GpuFault LiveEngine::gpu_fault() const {

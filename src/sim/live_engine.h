@@ -86,7 +86,9 @@ class LiveEngine {
   // Starts the engine thread. kInvalidArgument for a bad option (no model, max_model_len < 1).
   static Result<std::unique_ptr<LiveEngine>> Start(LiveEngineOptions options,
                                                    TokenCallback on_token);
-  ~LiveEngine();  // stops the thread; requests in flight get no more tokens
+  ~LiveEngine();  // Stop()
+  // Stops and joins the engine thread; requests in flight get no more tokens. Idempotent.
+  void Stop();
   LiveEngine(const LiveEngine&) = delete;
   LiveEngine& operator=(const LiveEngine&) = delete;
 
@@ -94,6 +96,10 @@ class LiveEngine {
   // or could never fit the KV pool (vLLM answers such a request 400); kUnavailable while an
   // XID fault holds.
   Result<uint64_t> Submit(int prompt_tokens, int output_tokens);
+
+  // Drops request `id` (its client went away), as vLLM aborts a request whose connection
+  // closed. Thread-safe; no more tokens come for it. False when it is not in the engine.
+  bool Abort(uint64_t id);
 
   // A copy of the metrics now (thread-safe).
   VllmMetrics Metrics() const;

@@ -42,7 +42,9 @@ ServeEngine::ServeEngine(ServeEngineOptions options) : options_(std::move(option
 
 ServeEngine::~ServeEngine() {
   if (server_) server_->Stop();  // no new requests, no more writes
-  engine_.reset();               // joins the engine thread
+  // Join the engine thread while engine_ is still set: its token callback uses engine_.
+  if (engine_) engine_->Stop();
+  engine_.reset();
 }
 
 Result<std::unique_ptr<ServeEngine>> ServeEngine::Start(ServeEngineOptions options) {
@@ -312,6 +314,12 @@ void ServeEngine::OnToken(const TokenEvent& t) {
   auto it = streams_.find(t.id);
   if (it == streams_.end()) return;
   Stream& s = it->second;
+  if (!t.failed && s.responder.closed()) {
+    // The client went away: abort the request, as vLLM does when the connection closes.
+    engine_->Abort(t.id);
+    streams_.erase(it);
+    return;
+  }
   if (t.index == 0 && s.ttft_s < 0) {
     s.ttft_s = std::chrono::duration<double>(t.time - s.arrival).count();
   }

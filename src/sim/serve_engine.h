@@ -11,7 +11,7 @@
 // /health answers 500 and new requests 500 until it is cleared.
 //
 // Deviations from vLLM, for now: prompt tokens are estimated (4 bytes a token) instead of
-// tokenised; a request whose client disconnects still runs to its end in the engine.
+// tokenised; a request whose client disconnects is aborted at its next token, not at once.
 #pragma once
 
 #include <atomic>

@@ -227,6 +227,23 @@ TEST(ServeEngineTest, AnXidFailsRequestsInFlightAndTheEngineUntilCleared) {
               ::testing::StartsWith("200 "));
 }
 
+TEST(ServeEngineTest, AClientThatLeavesHasItsRequestAborted) {
+  auto s = ServeEngine::Start(Options());
+  ASSERT_TRUE(s.ok());
+  {
+    Client c((*s)->port());
+    ASSERT_TRUE(c.Send(Post("/v1/completions", R"({"prompt":"x","max_tokens":3000,"stream":true})")));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }  // closed after ~10 of 3,000 tokens (3,000 would take > 20 s)
+  double running = -1;
+  for (int i = 0; i < 200 && running != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    running = MetricValue((*s)->MetricsText(), "vllm:num_requests_running");
+  }
+  EXPECT_EQ(running, 0);
+  EXPECT_EQ(MetricValue((*s)->MetricsText(), "vllm:kv_cache_usage_perc"), 0);
+}
+
 // A busy process started by the test on the engine's CPU raises TTFT: the first token needs a
 // prefill step whose CPU part (5 ms of scheduler work here) competes with four processes that
 // never sleep. CFS then gives the engine thread about a fifth of the core, so the CPU part
