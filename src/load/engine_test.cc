@@ -49,6 +49,11 @@ PromptSource SyntheticPrompts(int64_t max_tokens) {
 class EngineTest : public ::testing::TestWithParam<HttpClient> {
  protected:
   EngineOptions ClosedLoop(const std::string& url, int users, int64_t requests) const;
+  // A temporary file of this test and client (ctest runs the two clients' tests at once).
+  static std::string TempPath(const std::string& name) {
+    return ::testing::TempDir() + "/" + name +
+           (GetParam() == HttpClient::kNative ? "_native" : "_curl");
+  }
 };
 
 EngineOptions EngineTest::ClosedLoop(const std::string& url, int users, int64_t requests) const {
@@ -125,7 +130,7 @@ TEST_P(EngineTest, EveryErrorClassIsRecognised) {
       R"({"prompt": "[fake mode=close_mid_stream]", "max_tokens": 5})",
       R"({"prompt": "[fake mode=hang]", "max_tokens": 5})",
   };
-  const std::string path = ::testing::TempDir() + "/engine_error_prompts.jsonl";
+  const std::string path = TempPath("engine_error_prompts.jsonl");
   {
     std::ofstream out(path);
     for (const char* l : lines) out << l << "\n";
@@ -216,7 +221,7 @@ TEST_P(EngineTest, InterruptedRunLeavesACompleteJsonl) {
   auto server = StartServer(5, 40);
   ASSERT_NE(server, nullptr);
   const PromptSource prompts = SyntheticPrompts(100);  // 4 s per request
-  const std::string path = ::testing::TempDir() + "/engine_interrupted.jsonl";
+  const std::string path = TempPath("engine_interrupted.jsonl");
   RecordsHeader header;
   Result<std::unique_ptr<RecordWriter>> writer = RecordWriter::Create(path, header);
   ASSERT_TRUE(writer.ok());

@@ -483,7 +483,7 @@ void Http1Client::Read(Conn& c, Clock::time_point now) {
 }
 
 std::optional<Http1Client::Clock::time_point> Http1Client::NextDeadline() const {
-  if (!deferred_.empty()) return Clock::time_point::min();
+  if (!deferred_.empty()) return Clock::now();
   std::optional<Clock::time_point> at;
   if (active_.head != nullptr) at = active_.head->deadline;
   if (connecting_.head != nullptr) {

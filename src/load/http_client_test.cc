@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -162,7 +163,7 @@ class ClientHarness : public Http1Client::Handler {
       epoll_event events[16];
       int wait_ms = 10;
       if (const auto d = client_->NextDeadline()) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*d - Clock::now());
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*d - Clock::now());
         wait_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 10));
       }
       const int n = epoll_wait(epoll_fd_, events, 16, wait_ms);
