@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints the figures of `llmrca load` against the fake LLM server on loopback, beside wrk's on the
 # same server: (1) requests/s, non-streamed 1-token completions of the same request, 64
-# connections, one client thread; (2) concurrent SSE streams held by one client thread;
+# connections, one client thread, with the native HTTP client (the default) and with libcurl
+# (--http-client curl); (2) concurrent SSE streams held by one client thread;
 # (3) schedule lag at a fixed rate.
 # Usage: bench/load_vs_wrk.sh [BUILD_DIR]   (needs Debian's wrk for the first figure)
 set -euo pipefail
@@ -36,22 +37,33 @@ have_wrk=0
 command -v wrk >/dev/null && have_wrk=1
 : >"$tmp/wrk_rates"
 : >"$tmp/llmrca_rates"
+: >"$tmp/curl_rates"
+llmrca_rate() {  # llmrca_rate native|curl: requests/s of one 4 s round
+  "$llmrca" load --url "$url" --provider openai --no-stream --prompts "$tmp/hello.jsonl" -o 1 \
+      -u 64 -t 4s --format json --progress off --http-client "$1" >"$tmp/rate.json"
+  grep -m1 '"request_throughput_rps"' "$tmp/rate.json" | grep -o '[0-9.]*'
+}
 for round in 1 2 3; do
   if [ $have_wrk = 1 ]; then
     wrk -t1 -c64 -d4s -s "$tmp/post.lua" "$url/v1/completions" |
       awk '/Requests\/sec/ {print $2}' >>"$tmp/wrk_rates"
   fi
-  "$llmrca" load --url "$url" --provider openai --no-stream --prompts "$tmp/hello.jsonl" -o 1 \
-      -u 64 -t 4s --format json --progress off >"$tmp/rate.json"
-  grep -m1 '"request_throughput_rps"' "$tmp/rate.json" | grep -o '[0-9.]*' >>"$tmp/llmrca_rates"
+  llmrca_rate native >>"$tmp/llmrca_rates"
+  llmrca_rate curl >>"$tmp/curl_rates"
 done
 rate=$(median <"$tmp/llmrca_rates")
+curl_rate=$(median <"$tmp/curl_rates")
 if [ $have_wrk = 1 ]; then
   wrk_rate=$(median <"$tmp/wrk_rates")
   echo "wrk, 1 thread, 64 connections:         $wrk_rate requests/s (median of 3)"
 fi
-echo "llmrca load, 1 thread, 64 users:       $rate requests/s (median of 3)"
-[ -n "${wrk_rate:-}" ] && awk -v a="$rate" -v b="$wrk_rate" 'BEGIN {printf "ratio to wrk: %.2f\n", a / b}'
+echo "llmrca load, 1 thread, 64 users:       $rate requests/s (median of 3; native HTTP client)"
+echo "  the same with --http-client curl:     $curl_rate requests/s (median of 3)"
+if [ -n "${wrk_rate:-}" ]; then
+  awk -v a="$rate" -v c="$curl_rate" -v b="$wrk_rate" \
+    'BEGIN {printf "ratio to wrk: native %.2f, curl %.2f\n", a / b, c / b}'
+fi
+awk -v a="$rate" -v c="$curl_rate" 'BEGIN {printf "native / curl: %.2f\n", a / c}'
 
 start_server --ttft-ms 2000 --itl-ms 200 --tokens 20
 "$llmrca" load --url "$url" --provider vllm --burst 100 -u 5000 -n 5000 --format json \

@@ -512,7 +512,7 @@ TEST_F(CliTest, LoadHelpDefinesEveryMetricAndRejectsUnboundedRuns) {
   ASSERT_EQ(help.code, 0);
   for (const char* s : {"--qps", "--burst", "--users", "--duration", "--requests", "--api-key",
                         "--max-tokens-distribution", "--scrape", "ttft_intended", "tpot", "itl",
-                        "schedule_lag", "closed_mid_stream"}) {
+                        "schedule_lag", "closed_mid_stream", "--http-client"}) {
     EXPECT_THAT(help.out, HasSubstr(s)) << s;
   }
   EXPECT_EQ(Llmrca("load --url http://127.0.0.1:1 --qps 5").code, 2);  // no bound

@@ -270,6 +270,10 @@ void AddLoadCommand(CLI::App& app, CliContext& ctx) {
       ->check(CLI::NonNegativeNumber)
       ->default_val(10);
   cmd->add_flag("--http2", f->http2, "HTTP/2 (ALPN over TLS, prior knowledge over http)");
+  cmd->add_option("--http-client", f->http_client,
+                  "HTTP client for plain http:// URLs: native (default; llmrca's own HTTP/1.1 "
+                  "client) or curl (libcurl). https:// and --http2 always use libcurl")
+      ->check(CLI::IsMember({"native", "curl"}));
   cmd->add_flag("--insecure", f->insecure, "Do not verify the server's TLS certificate");
   cmd->add_option("-k,--api-key", f->api_key,
                   "Bearer token (else $LLMRCA_API_KEY or $OPENAI_API_KEY); never printed");
@@ -377,6 +381,12 @@ Status RunLoad(const LoadFlags& f) {
   engine.connect_timeout = Ms(f.connect_timeout_s);
   engine.drain_timeout = Ms(f.drain_timeout_s);
   engine.http_version = f.http2 ? load::HttpVersion::kHttp2 : load::HttpVersion::kHttp11;
+  engine.http_client = f.http_client == "curl" ? load::HttpClient::kCurl : load::HttpClient::kNative;
+  if (f.http_client == "native" && !load::UsesNativeHttp(engine)) {
+    return Status::InvalidArgument(
+        "load: --http-client native speaks plain http:// over HTTP/1.1 only; https:// and --http2 "
+        "use libcurl (leave --http-client out, or give --http-client curl)");
+  }
   engine.insecure_tls = f.insecure;
 
   std::unique_ptr<load::ArrivalSchedule> schedule;

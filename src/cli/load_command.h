@@ -49,6 +49,7 @@ struct LoadFlags {
   double connect_timeout_s = 10;
   double drain_timeout_s = 10;
   bool http2 = false;
+  std::string http_client;  // "native", "curl", or empty: native where it can
   bool insecure = false;
   std::string api_key;
   uint64_t seed = 0;

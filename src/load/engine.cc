@@ -17,6 +17,8 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "load/http_client.h"
+
 namespace llmrca::load {
 namespace {
 
@@ -53,6 +55,8 @@ struct Shared {
   RequestBuilder builder;
   std::string url;          // the base URL (no trailing '/') and the provider's path
   std::string auth_header;  // "Authorization: Bearer ..." or empty
+  bool native = false;       // the native HTTP/1.1 client, not libcurl
+  HttpTarget target;        // native: where requests go
   Clock::time_point start;
   std::optional<Clock::time_point> send_until;  // closed loop: no sends after it
 
@@ -85,6 +89,7 @@ class Worker;
 struct Transfer {
   Worker* worker = nullptr;
   CURL* easy = nullptr;  // the worker's; back to its pool when the transfer ends
+  Http1Client::Conn* conn = nullptr;  // native: the connection carrying it
   std::list<std::unique_ptr<Transfer>>::iterator self;  // where it sits in Worker::transfers_
   std::string body;
   std::string prompt;
@@ -100,11 +105,17 @@ struct Transfer {
   char error_buffer[CURL_ERROR_SIZE] = {};
 };
 
-class Worker {
+// The epoll data of the worker's timerfd (libcurl's sockets carry their descriptor, the native
+// client's never this value).
+constexpr uint64_t kTimerTag = ~uint64_t{0};
+
+class Worker : public Http1Client::Handler {
  public:
   Worker(Shared& shared, int users) : shared_(shared), idle_users_(users) {}
   ~Worker() {
+    http_.reset();
     for (const auto& t : transfers_) {
+      if (t->easy == nullptr) continue;
       curl_multi_remove_handle(multi_, t->easy);
       curl_easy_cleanup(t->easy);
     }
@@ -126,6 +137,11 @@ class Worker {
   static int OnTimer(CURLM* multi, long timeout_ms, void* userp);
   static size_t OnWrite(char* data, size_t size, size_t n, void* userp);
   static size_t OnHeader(char* data, size_t size, size_t n, void* userp);
+  // Http1Client::Handler, for the native client.
+  void OnHead(void* tag, const net::HttpResponseHead& head, Clock::time_point now) override;
+  void OnBody(void* tag, std::string_view bytes, Clock::time_point now) override;
+  void OnEnd(void* tag, ErrorClass error, std::string_view message,
+             Clock::time_point now) override;
 
   bool OpenLoop() const { return shared_.options.users == 0; }
   void ClaimArrival();
@@ -136,7 +152,10 @@ class Worker {
   void ApplyEvents(Transfer& t, const std::vector<ResponseEvent>& events, Clock::time_point now);
   void EnsureParser(Transfer& t);
   void ReadDone();
-  void Finish(Transfer& t, CURLcode code);
+  void StartParser(Transfer& t, long status, std::string_view content_type);
+  void FinishCurl(Transfer& t, CURLcode code);
+  // `transport` kNone: the whole response arrived; else why the transport failed.
+  void Finish(Transfer& t, Clock::time_point end, ErrorClass transport, std::string text);
   void Deliver(Transfer& t, Clock::time_point end);
   void AbortAll();
   void ArmTimer(Clock::time_point when);
@@ -158,6 +177,7 @@ class Worker {
   // part of a small request's cost).
   std::vector<CURL*> idle_easy_;
   curl_slist* headers_ = nullptr;  // the same for every request of the run
+  std::unique_ptr<Http1Client> http_;  // native: the client, in place of multi_
 };
 
 Status Worker::Init() {
@@ -168,9 +188,20 @@ Status Worker::Init() {
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = timer_fd_;
+  ev.data.u64 = kTimerTag;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, timer_fd_, &ev) != 0) {
     return Status::Unavailable(fmt::format("load: epoll_ctl: {}", std::strerror(errno)));
+  }
+  if (shared_.native) {
+    Http1Client::Options o;
+    o.connect_timeout = shared_.options.connect_timeout;
+    o.request_timeout = shared_.options.request_timeout;
+    for (const auto& [name, value] : shared_.builder.headers()) {
+      o.headers.push_back(fmt::format("{}: {}", name, value));
+    }
+    if (!shared_.auth_header.empty()) o.headers.push_back(shared_.auth_header);
+    http_ = std::make_unique<Http1Client>(epoll_fd_, shared_.target, std::move(o), *this);
+    return Status::Ok();
   }
   for (const auto& [name, value] : shared_.builder.headers()) {
     headers_ = curl_slist_append(headers_, fmt::format("{}: {}", name, value).c_str());
@@ -217,16 +248,35 @@ int Worker::OnTimer(CURLM*, long timeout_ms, void* userp) {
   return 0;
 }
 
+void Worker::StartParser(Transfer& t, long status, std::string_view content_type) {
+  t.record.http_status = static_cast<int>(status);
+  t.parser.emplace(shared_.options.request, status, content_type, t.prompt);
+}
+
 void Worker::EnsureParser(Transfer& t) {
   if (t.parser) return;
   long status = 0;
   curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
   char* content_type = nullptr;
   curl_easy_getinfo(t.easy, CURLINFO_CONTENT_TYPE, &content_type);
-  t.record.http_status = static_cast<int>(status);
-  t.parser.emplace(shared_.options.request, status,
-                   content_type != nullptr ? std::string_view(content_type) : std::string_view(),
-                   t.prompt);
+  StartParser(t, status,
+              content_type != nullptr ? std::string_view(content_type) : std::string_view());
+}
+
+void Worker::OnHead(void* tag, const net::HttpResponseHead& head, Clock::time_point now) {
+  auto* t = static_cast<Transfer*>(tag);
+  t->record.headers_s = SecondsBetween(shared_.start, now);
+  StartParser(*t, head.status, head.content_type);
+}
+
+void Worker::OnBody(void* tag, std::string_view bytes, Clock::time_point now) {
+  auto* t = static_cast<Transfer*>(tag);
+  ApplyEvents(*t, t->parser->Feed(bytes), now);
+}
+
+void Worker::OnEnd(void* tag, ErrorClass error, std::string_view message,
+                   Clock::time_point now) {
+  Finish(*static_cast<Transfer*>(tag), now, error, std::string(message));
 }
 
 size_t Worker::OnHeader(char*, size_t size, size_t n, void* userp) {
@@ -361,6 +411,18 @@ bool Worker::StartRequest(int64_t index, int step, Clock::time_point scheduled,
   }
   t->record.max_tokens = max_tokens;
   t->body = shared_.builder.Body(t->prompt, max_tokens);
+  if (http_) {
+    t->send_time = Clock::now();
+    t->record.send_s = SecondsBetween(shared_.start, t->send_time);
+    if (!OpenLoop()) t->record.scheduled_s = t->record.send_s;
+    shared_.progress.started.fetch_add(1, std::memory_order_relaxed);
+    shared_.progress.in_flight.fetch_add(1, std::memory_order_relaxed);
+    Transfer* raw = t.get();
+    transfers_.push_back(std::move(t));
+    raw->self = std::prev(transfers_.end());
+    raw->conn = http_->Start(raw->body, raw);  // reports through OnHead/OnBody/OnEnd later
+    return true;
+  }
   t->easy = TakeEasy();
   if (t->easy == nullptr) {
     shared_.SetError(Status::Unavailable("load: libcurl: cannot create a request handle"));
@@ -426,7 +488,7 @@ CURL* Worker::TakeEasy() {
 // Ends the life of a transfer that is out of the multi handle: its easy handle goes back to the
 // pool and the transfer is freed.
 void Worker::Release(Transfer& t) {
-  idle_easy_.push_back(t.easy);
+  if (t.easy != nullptr) idle_easy_.push_back(t.easy);
   transfers_.erase(t.self);
 }
 
@@ -438,7 +500,7 @@ void Worker::ReadDone() {
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
     const CURLcode code = msg->data.result;
     curl_multi_remove_handle(multi_, msg->easy_handle);
-    Finish(*t, code);
+    FinishCurl(*t, code);
   }
 }
 
@@ -463,20 +525,31 @@ ErrorClass ClassOfCurlError(CURLcode code, bool got_response) {
   }
 }
 
-void Worker::Finish(Transfer& t, CURLcode code) {
+void Worker::FinishCurl(Transfer& t, CURLcode code) {
   const Clock::time_point end = Clock::now();
-  const bool got_response = t.parser.has_value() || t.record.headers_s.has_value();
   if (code == CURLE_OK) {
     EnsureParser(t);
+    Finish(t, end, ErrorClass::kNone, {});
+    return;
+  }
+  const bool got_response = t.parser.has_value() || t.record.headers_s.has_value();
+  Finish(t, end, ClassOfCurlError(code, got_response),
+         t.error_buffer[0] != '\0' ? std::string(t.error_buffer)
+                                   : std::string(curl_easy_strerror(code)));
+}
+
+void Worker::Finish(Transfer& t, Clock::time_point end, ErrorClass transport, std::string text) {
+  if (transport == ErrorClass::kNone && t.parser) {
     ApplyEvents(t, t.parser->Finish(true), end);
     if (!t.parser->succeeded()) {
       t.record.error_class = t.parser->error_class();
       t.record.error = t.parser->error_text();
     }
   } else {
-    const ErrorClass transport = ClassOfCurlError(code, got_response);
-    std::string text = t.error_buffer[0] != '\0' ? std::string(t.error_buffer)
-                                                 : std::string(curl_easy_strerror(code));
+    if (transport == ErrorClass::kNone) {  // cannot happen: a complete response has a head
+      transport = ErrorClass::kOther;
+      text = "no response";
+    }
     if (t.parser) {
       ApplyEvents(t, t.parser->Finish(false), end);
       if (t.parser->succeeded()) {
@@ -531,7 +604,11 @@ void Worker::AbortAll() {
   const Clock::time_point now = Clock::now();
   while (!transfers_.empty()) {
     Transfer& t = *transfers_.front();
-    curl_multi_remove_handle(multi_, t.easy);
+    if (http_) {
+      http_->Cancel(t.conn);
+    } else {
+      curl_multi_remove_handle(multi_, t.easy);
+    }
     if (t.parser) ApplyEvents(t, t.parser->Finish(false), now);
     t.record.error_class = ErrorClass::kOther;
     t.record.error = "interrupted: still in flight when the run was stopped";
@@ -566,28 +643,38 @@ void Worker::Run() {
     if (OpenLoop() && pending_ && !stopping) wake = std::min(wake, shared_.start + pending_->offset);
     if (!OpenLoop() && shared_.send_until && !stopping) wake = std::min(wake, *shared_.send_until);
     if (curl_deadline_) wake = std::min(wake, *curl_deadline_);
+    if (http_) {
+      if (const std::optional<Clock::time_point> d = http_->NextDeadline()) wake = std::min(wake, *d);
+    }
     if (drain_deadline) wake = std::min(wake, *drain_deadline);
     ArmTimer(wake);
     const int n = epoll_wait(epoll_fd_, events, 256, -1);
     for (int i = 0; i < n; ++i) {
-      const int fd = events[i].data.fd;
-      if (fd == timer_fd_) {
+      if (events[i].data.u64 == kTimerTag) {
         uint64_t expirations = 0;
         [[maybe_unused]] const ssize_t got = read(timer_fd_, &expirations, sizeof expirations);
         continue;
       }
-      int flags = 0;
-      if ((events[i].events & EPOLLIN) != 0) flags |= CURL_CSELECT_IN;
-      if ((events[i].events & EPOLLOUT) != 0) flags |= CURL_CSELECT_OUT;
-      if ((events[i].events & (EPOLLERR | EPOLLHUP)) != 0) flags |= CURL_CSELECT_ERR;
-      curl_multi_socket_action(multi_, fd, flags, &running);
       // Within a busy batch, end finished transfers now (their end time is taken there) and
       // send arrivals that fell due, rather than after the whole batch.
-      ReadDone();
+      if (http_) {
+        http_->HandleEvent(events[i]);
+      } else {
+        int flags = 0;
+        if ((events[i].events & EPOLLIN) != 0) flags |= CURL_CSELECT_IN;
+        if ((events[i].events & EPOLLOUT) != 0) flags |= CURL_CSELECT_OUT;
+        if ((events[i].events & (EPOLLERR | EPOLLHUP)) != 0) flags |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(multi_, events[i].data.fd, flags, &running);
+        ReadDone();
+      }
       if (OpenLoop() && pending_ && !drain_deadline) {
         const Clock::time_point t = Clock::now();
         if (shared_.start + pending_->offset <= t) StartDue(t);
       }
+    }
+    if (http_) {
+      http_->OnTimer(Clock::now());
+      continue;
     }
     if (curl_deadline_ && Clock::now() >= *curl_deadline_) {
       curl_deadline_.reset();
@@ -609,6 +696,11 @@ Result<std::string> NormaliseUrl(const std::string& url) {
 }
 
 }  // namespace
+
+bool UsesNativeHttp(const EngineOptions& options) {
+  return options.http_client == HttpClient::kNative && options.http_version == HttpVersion::kHttp11 &&
+         options.url.rfind("http://", 0) == 0;
+}
 
 std::string CurlVersionString() {
   const curl_version_info_data* v = curl_version_info(CURLVERSION_NOW);
@@ -652,6 +744,10 @@ Result<EngineResult> RunEngine(const EngineOptions& options, ArrivalSchedule* sc
   Shared shared(options, schedule, prompts, sink, progress, stop, std::move(builder));
   shared.url = base_url + shared.builder.path();
   if (!options.api_key.empty()) shared.auth_header = "Authorization: Bearer " + options.api_key;
+  shared.native = UsesNativeHttp(options);
+  if (shared.native) {
+    LLMRCA_ASSIGN_OR_RETURN(shared.target, ParseHttpUrl(shared.url));
+  }
 
   // Closed-loop users are dealt to the event loops round-robin.
   const int threads = options.users > 0 ? std::min(options.threads, options.users) : options.threads;

@@ -1,9 +1,10 @@
-// The HTTP engine of `llmrca load`: sends the requests of a run to an LLM server over libcurl's
-// multi interface and turns every response into a RequestRecord as it completes. One event loop
-// per thread (epoll + a timerfd, so sends and chunk timestamps are not rounded to milliseconds),
-// thousands of concurrent streams per loop, HTTP/1.1 keep-alive, HTTP/2 and TLS as libcurl has
-// them. Open loop (an ArrivalSchedule decides when each request is sent, whatever the server
-// does) or closed loop (N users, each sending its next request when the previous one ends).
+// The HTTP engine of `llmrca load`: sends the requests of a run to an LLM server and turns every
+// response into a RequestRecord as it completes. Plain http:// URLs go over llmrca's own HTTP/1.1
+// client (load/http_client.h); https://, HTTP/2, and --http-client curl over libcurl's multi
+// interface. One event loop per thread (epoll + a timerfd, so sends and chunk timestamps are not
+// rounded to milliseconds), thousands of concurrent streams per loop, HTTP/1.1 keep-alive.
+// Open loop (an ArrivalSchedule decides when each request is sent, whatever the server does) or
+// closed loop (N users, each sending its next request when the previous one ends).
 #pragma once
 
 #include <atomic>
@@ -26,6 +27,13 @@ enum class HttpVersion {
   kHttp2,   // HTTP/2: negotiated by ALPN over TLS, prior knowledge over plain http
 };
 
+// Which HTTP client carries the requests of a plain http:// URL over HTTP/1.1. https:// URLs and
+// HTTP/2 always go through libcurl.
+enum class HttpClient {
+  kNative,  // llmrca's own HTTP/1.1 client (load/http_client.h): less work per request
+  kCurl,    // libcurl's multi interface
+};
+
 struct EngineOptions {
   // Base URL of the server, e.g. "http://127.0.0.1:8000"; the provider's path is appended.
   std::string url;
@@ -45,6 +53,7 @@ struct EngineOptions {
   // running then are recorded as failed (kOther, "interrupted").
   std::chrono::milliseconds drain_timeout{10'000};
   HttpVersion http_version = HttpVersion::kHttp11;
+  HttpClient http_client = HttpClient::kNative;
   bool insecure_tls = false;  // do not verify the server's certificate
 };
 
@@ -91,6 +100,10 @@ Result<EngineResult> RunEngine(const EngineOptions& options, ArrivalSchedule* sc
                                const std::function<void(const EngineResult&)>& on_start = {},
                                const std::function<void()>& on_tick = {},
                                std::chrono::milliseconds tick = std::chrono::milliseconds(250));
+
+// Whether a run with these options uses the native client (HttpClient::kNative, a plain http://
+// URL, HTTP/1.1) rather than libcurl.
+bool UsesNativeHttp(const EngineOptions& options);
 
 // libcurl's version and features, e.g. "libcurl 7.88.1 (OpenSSL/3.0.11, HTTP2, nghttp2/1.52.0)".
 std::string CurlVersionString();

@@ -26,10 +26,11 @@ class CollectingSink : public RecordSink {
   std::vector<RequestRecord> records;
 };
 
-std::unique_ptr<FakeLlmServer> StartServer(double ttft_ms, double itl_ms) {
+std::unique_ptr<FakeLlmServer> StartServer(double ttft_ms, double itl_ms, bool keep_alive = true) {
   FakeServerOptions o;
   o.ttft_ms = ttft_ms;
   o.itl_ms = itl_ms;
+  o.keep_alive = keep_alive;
   Result<std::unique_ptr<FakeLlmServer>> s = FakeLlmServer::Start(o);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(s).value() : nullptr;
@@ -44,9 +45,21 @@ PromptSource SyntheticPrompts(int64_t max_tokens) {
   return std::move(s).value();
 }
 
-EngineOptions ClosedLoop(const std::string& url, int users, int64_t requests) {
+// Every engine test runs on both HTTP clients for plain http://: the native one and libcurl.
+class EngineTest : public ::testing::TestWithParam<HttpClient> {
+ protected:
+  EngineOptions ClosedLoop(const std::string& url, int users, int64_t requests) const;
+  // A temporary file of this test and client (ctest runs the two clients' tests at once).
+  static std::string TempPath(const std::string& name) {
+    return ::testing::TempDir() + "/" + name +
+           (GetParam() == HttpClient::kNative ? "_native" : "_curl");
+  }
+};
+
+EngineOptions EngineTest::ClosedLoop(const std::string& url, int users, int64_t requests) const {
   EngineOptions e;
   e.url = url;
+  e.http_client = GetParam();
   e.request.provider = Provider::kVllm;
   e.request.stream = true;
   e.request.include_usage = true;
@@ -58,7 +71,7 @@ EngineOptions ClosedLoop(const std::string& url, int users, int64_t requests) {
 // The client's chunk times against the server's own send times for the same chunks (one user,
 // so request i of the client is request i of the server): on loopback the two agree within a
 // millisecond at the median (|client - server|), and no chunk is seen long before it was sent.
-TEST(EngineTest, ChunkTimesMatchTheServersSchedule) {
+TEST_P(EngineTest, ChunkTimesMatchTheServersSchedule) {
   auto server = StartServer(20, 5);
   ASSERT_NE(server, nullptr);
   const PromptSource prompts = SyntheticPrompts(8);
@@ -104,7 +117,7 @@ TEST(EngineTest, ChunkTimesMatchTheServersSchedule) {
 }
 
 // One request per failure mode of the fake server, in file order, each counted in one class.
-TEST(EngineTest, EveryErrorClassIsRecognised) {
+TEST_P(EngineTest, EveryErrorClassIsRecognised) {
   auto server = StartServer(5, 1);
   ASSERT_NE(server, nullptr);
   const char* lines[] = {
@@ -117,7 +130,7 @@ TEST(EngineTest, EveryErrorClassIsRecognised) {
       R"({"prompt": "[fake mode=close_mid_stream]", "max_tokens": 5})",
       R"({"prompt": "[fake mode=hang]", "max_tokens": 5})",
   };
-  const std::string path = ::testing::TempDir() + "/engine_error_prompts.jsonl";
+  const std::string path = TempPath("engine_error_prompts.jsonl");
   {
     std::ofstream out(path);
     for (const char* l : lines) out << l << "\n";
@@ -153,7 +166,7 @@ TEST(EngineTest, EveryErrorClassIsRecognised) {
   std::remove(path.c_str());
 }
 
-TEST(EngineTest, RefusedConnectionsAreCountedAsRefused) {
+TEST_P(EngineTest, RefusedConnectionsAreCountedAsRefused) {
   auto server = StartServer(1, 1);
   ASSERT_NE(server, nullptr);
   const std::string url = server->BaseUrl();
@@ -173,7 +186,7 @@ TEST(EngineTest, RefusedConnectionsAreCountedAsRefused) {
 
 // Open loop at a constant 200 requests/s: every request is sent at its intended time (the
 // schedule is exact: request i at i * 5 ms), and the lag stays far below the gap.
-TEST(EngineTest, OpenLoopSendsOnSchedule) {
+TEST_P(EngineTest, OpenLoopSendsOnSchedule) {
   auto server = StartServer(2, 1);
   ASSERT_NE(server, nullptr);
   const PromptSource prompts = SyntheticPrompts(2);
@@ -204,11 +217,11 @@ TEST(EngineTest, OpenLoopSendsOnSchedule) {
 
 // Stopping a run mid-stream: requests in flight past the drain time are recorded as
 // interrupted, and the JSONL file written by the sink holds every request, none cut.
-TEST(EngineTest, InterruptedRunLeavesACompleteJsonl) {
+TEST_P(EngineTest, InterruptedRunLeavesACompleteJsonl) {
   auto server = StartServer(5, 40);
   ASSERT_NE(server, nullptr);
   const PromptSource prompts = SyntheticPrompts(100);  // 4 s per request
-  const std::string path = ::testing::TempDir() + "/engine_interrupted.jsonl";
+  const std::string path = TempPath("engine_interrupted.jsonl");
   RecordsHeader header;
   Result<std::unique_ptr<RecordWriter>> writer = RecordWriter::Create(path, header);
   ASSERT_TRUE(writer.ok());
@@ -248,7 +261,50 @@ TEST(EngineTest, InterruptedRunLeavesACompleteJsonl) {
   std::remove(path.c_str());
 }
 
-TEST(EngineTest, RejectsBadOptions) {
+// One user, ten non-streamed requests one after another: the first connection is kept alive and
+// carries all ten (the server accepts exactly one), and every body (Content-Length) is read.
+TEST_P(EngineTest, KeepAliveCarriesEveryRequestOnOneConnection) {
+  auto server = StartServer(1, 1);
+  ASSERT_NE(server, nullptr);
+  const PromptSource prompts = SyntheticPrompts(4);
+  EngineOptions e = ClosedLoop(server->BaseUrl(), 1, 10);
+  e.request.stream = false;
+  e.request.include_usage = false;
+  CollectingSink sink;
+  EngineProgress progress;
+  std::atomic<bool> stop{false};
+  Result<EngineResult> run = RunEngine(e, nullptr, prompts, sink, progress, stop);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  ASSERT_EQ(sink.records.size(), 10u);
+  for (const RequestRecord& r : sink.records) {
+    EXPECT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.output_tokens, 4);  // the usage object of the body
+  }
+  EXPECT_EQ(server->stats().connections_accepted, 1);
+}
+
+// A server that answers every request with `Connection: close`: each of the six requests of two
+// users goes on a connection of its own, and all succeed.
+TEST_P(EngineTest, ConnectionCloseMeansAConnectionPerRequest) {
+  auto server = StartServer(1, 1, /*keep_alive=*/false);
+  ASSERT_NE(server, nullptr);
+  const PromptSource prompts = SyntheticPrompts(3);
+  CollectingSink sink;
+  EngineProgress progress;
+  std::atomic<bool> stop{false};
+  Result<EngineResult> run = RunEngine(ClosedLoop(server->BaseUrl(), 2, 6), nullptr, prompts, sink,
+                                       progress, stop);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  ASSERT_EQ(sink.records.size(), 6u);
+  for (const RequestRecord& r : sink.records) {
+    EXPECT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.output_tokens, 3);
+  }
+  ASSERT_TRUE(server->WaitForServed(6, std::chrono::seconds(5)));
+  EXPECT_EQ(server->stats().connections_accepted, 6);
+}
+
+TEST_P(EngineTest, RejectsBadOptions) {
   const PromptSource prompts = SyntheticPrompts(4);
   CollectingSink sink;
   EngineProgress progress;
@@ -264,6 +320,12 @@ TEST(EngineTest, RejectsBadOptions) {
   EXPECT_EQ(RunEngine(e, nullptr, prompts, sink, progress, stop).status().code(),
             StatusCode::kInvalidArgument);  // open loop without a schedule
 }
+
+INSTANTIATE_TEST_SUITE_P(Clients, EngineTest,
+                         ::testing::Values(HttpClient::kNative, HttpClient::kCurl),
+                         [](const ::testing::TestParamInfo<HttpClient>& p) {
+                           return p.param == HttpClient::kNative ? "native" : "curl";
+                         });
 
 }  // namespace
 }  // namespace llmrca::load
