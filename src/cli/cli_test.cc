@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "base/subprocess.h"
 #include "net/http_server.h"
 
 namespace {
@@ -505,6 +506,99 @@ TEST_F(CliTest, ServeSimStackWithNginxServesLoadAndLeavesNoProcessAfterSigterm) 
   }
   EXPECT_EQ(router_traces.size(), 12u);
   EXPECT_EQ(router_traces, engine_traces);
+}
+
+TEST_F(CliTest, LoadOverTlsAndHttp2ThroughNginx) {
+  // TLS and HTTP/2 go through libcurl: Debian's nginx terminates TLS (a self-signed certificate
+  // made here) and speaks HTTP/2 by ALPN, in front of a serve-sim engine.
+  if (access("/usr/sbin/nginx", X_OK) != 0 || std::system("command -v openssl >/dev/null") != 0) {
+    GTEST_SKIP() << "needs nginx and openssl (./dev installs nginx-light; openssl is in Debian)";
+  }
+  const fs::path dir = tmp_ / "tls";
+  fs::create_directories(dir);
+  ASSERT_EQ(std::system(fmt::format("openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+                                    "-subj /CN=127.0.0.1 -keyout '{0}/key.pem' -out "
+                                    "'{0}/cert.pem' >/dev/null 2>&1",
+                                    dir.string())
+                            .c_str()),
+            0);
+  auto engine = llmrca::Subprocess::Start(
+      {LLMRCA_BINARY, "serve-sim", "engine", "--port", "0", "--duration", "60"}, [] {
+        llmrca::SubprocessOptions o;
+        o.capture_stdout = true;
+        return o;
+      }());
+  ASSERT_TRUE(engine.ok());
+  auto line = engine->ReadLine(std::chrono::seconds(10));
+  ASSERT_TRUE(line.ok());
+  const size_t host = line->find("http://") + 7;
+  const std::string upstream = line->substr(host, line->find(' ', host) - host);  // 127.0.0.1:PORT
+  const int port = FreeLoopbackPort();
+  {
+    std::ofstream conf(dir / "nginx.conf");
+    conf << fmt::format(R"(daemon off;
+pid {0}/nginx.pid;
+error_log {0}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log {0}/access.log;
+  client_body_temp_path {0}/body;
+  proxy_temp_path {0}/proxy;
+  fastcgi_temp_path {0}/fastcgi;
+  uwsgi_temp_path {0}/uwsgi;
+  scgi_temp_path {0}/scgi;
+  server {{
+    listen 127.0.0.1:{1} ssl http2;
+    ssl_certificate {0}/cert.pem;
+    ssl_certificate_key {0}/key.pem;
+    location / {{
+      proxy_pass http://{2};
+      proxy_http_version 1.1;
+      proxy_buffering off;
+    }}
+  }}
+}}
+)",
+                        dir.string(), port, upstream);
+  }
+  auto nginx = llmrca::Subprocess::Start({"/usr/sbin/nginx", "-p", dir.string(), "-e",
+                                          (dir / "error.log").string(), "-c",
+                                          (dir / "nginx.conf").string()});
+  ASSERT_TRUE(nginx.ok());
+  bool up = false;
+  for (int i = 0; i < 200 && !up; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    up = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    if (!up) usleep(20000);
+  }
+  ASSERT_TRUE(up) << Slurp(dir / "error.log");
+  const std::string url = fmt::format("https://127.0.0.1:{}", port);
+  Run h1 = Llmrca("load --url " + url + " --insecure --provider vllm -u 2 -n 6 -p 64 -o 4 "
+                  "--format json --progress off");
+  EXPECT_EQ(h1.code, 0) << h1.err;
+  EXPECT_THAT(h1.out, HasSubstr("\"completed\": 6"));
+  Run h2 = Llmrca("load --url " + url + " --insecure --http2 --provider vllm -u 2 -n 6 -p 64 "
+                  "-o 4 --format json --progress off");
+  EXPECT_EQ(h2.code, 0) << h2.err;
+  EXPECT_THAT(h2.out, HasSubstr("\"completed\": 6"));
+  // Without --insecure the self-signed certificate is refused: every request fails, counted,
+  // and the summary is still written.
+  Run strict = Llmrca("load --url " + url + " --provider vllm -u 1 -n 2 -p 64 -o 4 "
+                      "--format json --progress off");
+  EXPECT_EQ(strict.code, 0) << strict.err;
+  EXPECT_THAT(strict.out, HasSubstr("\"completed\": 0"));
+  nginx->Stop(std::chrono::seconds(5));
+  const std::string log = Slurp(dir / "access.log");
+  size_t h11 = 0, h20 = 0;
+  for (size_t at = 0; (at = log.find("HTTP/1.1\" 200", at)) != std::string::npos; ++at) ++h11;
+  for (size_t at = 0; (at = log.find("HTTP/2.0\" 200", at)) != std::string::npos; ++at) ++h20;
+  EXPECT_EQ(h11, 6u);
+  EXPECT_EQ(h20, 6u);
 }
 
 TEST_F(CliTest, LoadHelpDefinesEveryMetricAndRejectsUnboundedRuns) {
