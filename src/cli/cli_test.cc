@@ -601,6 +601,64 @@ http {{
   EXPECT_EQ(h20, 6u);
 }
 
+TEST_F(CliTest, ChaosProxyDelaysAReplicaAndWritesItsRecordOnSigterm) {
+  // The live demo's network fault: a chaos proxy adds 300 ms to everything a serve-sim engine
+  // sends back. TTFT through the proxy must include it; the engine's own pace (TPOT) must not.
+  auto engine = llmrca::Subprocess::Start(
+      {LLMRCA_BINARY, "serve-sim", "engine", "--port", "0", "--duration", "60"}, [] {
+        llmrca::SubprocessOptions o;
+        o.capture_stdout = true;
+        return o;
+      }());
+  ASSERT_TRUE(engine.ok());
+  auto line = engine->ReadLine(std::chrono::seconds(10));
+  ASSERT_TRUE(line.ok());
+  const size_t host = line->find("http://") + 7;
+  const std::string upstream = line->substr(host, line->find(' ', host) - host);
+  const int port = FreeLoopbackPort();
+  const fs::path record = tmp_ / "fault.json";
+  auto proxy = llmrca::Subprocess::Start(
+      {LLMRCA_BINARY, "chaos", "proxy", "--listen", fmt::format("127.0.0.1:{}", port),
+       "--upstream", upstream, "--delay", "300", "--duration", "60", "--record", record.string()},
+      [&] {
+        llmrca::SubprocessOptions o;
+        o.stderr_path = (tmp_ / "proxy.err").string();
+        return o;
+      }());
+  ASSERT_TRUE(proxy.ok());
+  for (int i = 0; i < 250 && Slurp(tmp_ / "proxy.err").find("listening") == std::string::npos; ++i) {
+    usleep(20000);
+  }
+  Run r = Llmrca(fmt::format("load --url http://127.0.0.1:{} --provider vllm -u 2 -n 4 -p 64 -o 8 "
+                             "--format json --progress off",
+                             port));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out)["overall"];
+  EXPECT_EQ(j["completed"], 4);
+  EXPECT_GE(j["distributions_ms"]["ttft"]["p50"].get<double>(), 300);
+  // The engine's own pace: ~7 ms a token (chunks keep their spacing through the proxy).
+  EXPECT_LT(j["distributions_ms"]["tpot"]["p50"].get<double>(), 100);
+  ASSERT_EQ(kill(proxy->pid(), SIGTERM), 0);
+  std::optional<int> code;
+  for (int i = 0; i < 250 && !code; ++i) {
+    code = proxy->Poll();
+    if (!code) usleep(20000);
+  }
+  EXPECT_EQ(code, 0);
+  const nlohmann::json rec = nlohmann::json::parse(Slurp(record));
+  EXPECT_EQ(rec["type"], "delay");
+  EXPECT_EQ(rec["outcome"], "stopped by signal");
+  EXPECT_EQ(rec["params"]["latency_ms"], 300.0);
+  EXPECT_GE(rec["params"]["connections"].get<double>(), 2);
+  EXPECT_GT(rec["end"].get<double>(), rec["start"].get<double>());
+
+  Run dry = Llmrca("chaos proxy --upstream 127.0.0.1:1 --delay 5 --duration 9 --dry-run");
+  EXPECT_EQ(dry.code, 0) << dry.err;
+  EXPECT_THAT(dry.out, HasSubstr("\"outcome\":\"dry run: nothing injected\""));
+  EXPECT_EQ(Llmrca("chaos proxy --upstream 127.0.0.1:1 --delay 5").code, 2);  // no duration
+  EXPECT_EQ(Llmrca("chaos proxy --upstream nowhere --duration 1").code, 2);
+}
+
 TEST_F(CliTest, LoadHelpDefinesEveryMetricAndRejectsUnboundedRuns) {
   Run help = Llmrca("load --help");
   ASSERT_EQ(help.code, 0);

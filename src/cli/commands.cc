@@ -1,4 +1,5 @@
 // The table of every subcommand, in the order `llmrca --help` lists them.
+#include "cli/chaos_command.h"
 #include "cli/command.h"
 #include "cli/eval_command.h"
 #include "cli/graph_command.h"
@@ -24,6 +25,7 @@ constexpr Command kCommands[] = {
     {"methods", AddMethodsCommand},
     {"sim", AddSimCommand},
     {"serve-sim", AddServeSimCommand},
+    {"chaos", AddChaosCommand},
     {"version", AddVersionCommand},
 };
 }  // namespace
