@@ -1,0 +1,118 @@
+#include "chaos/cgroup.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "base/strings.h"
+
+namespace llmrca::chaos {
+namespace {
+
+bool ReadFile(const std::string& path, std::string& out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::stringstream s;
+  s << in.rdbuf();
+  out = s.str();
+  return true;
+}
+
+bool IsFile(const std::string& path) {
+  struct stat st{};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool Contains(const std::vector<std::string>& list, std::string_view item) {
+  for (const std::string& s : list) {
+    if (s == item) return true;
+  }
+  return false;
+}
+
+// `path` (a cgroup path from /proc/<pid>/cgroup) seen through a mount of `mount_root`.
+std::string Under(const CgroupMount& m, const std::string& path) {
+  std::string rel = path;
+  if (m.root != "/" && rel.rfind(m.root, 0) == 0) rel = rel.substr(m.root.size());
+  if (rel == "/") rel.clear();
+  return m.mount_point + rel;
+}
+
+}  // namespace
+
+std::vector<CgroupMount> ParseCgroupMounts(std::string_view mountinfo) {
+  std::vector<CgroupMount> out;
+  for (const std::string& line : Split(mountinfo, '\n')) {
+    const size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream head(line.substr(0, dash)), tail(line.substr(dash + 3));
+    std::string id, parent, devno, root, point, fstype, source, options;
+    head >> id >> parent >> devno >> root >> point;
+    tail >> fstype >> source >> options;
+    if (fstype != "cgroup" && fstype != "cgroup2") continue;
+    CgroupMount m;
+    m.version = fstype == "cgroup2" ? CgroupVersion::kV2 : CgroupVersion::kV1;
+    m.root = root;
+    m.mount_point = point;
+    if (m.version == CgroupVersion::kV1) {
+      for (const std::string& o : Split(options, ',')) {
+        if (o != "rw" && o != "ro" && o.find('=') == std::string::npos) m.controllers.push_back(o);
+      }
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Result<CgroupDir> CgroupOf(pid_t pid, std::string_view controller, const std::string& root) {
+  std::string mountinfo, membership;
+  if (!ReadFile(root + "/proc/self/mountinfo", mountinfo)) {
+    return Status::NotFound(fmt::format("cannot read {}/proc/self/mountinfo", root));
+  }
+  if (!ReadFile(fmt::format("{}/proc/{}/cgroup", root, pid), membership)) {
+    return Status::NotFound(fmt::format("no process {} (cannot read /proc/{}/cgroup)", pid, pid));
+  }
+  const std::vector<CgroupMount> mounts = ParseCgroupMounts(mountinfo);
+  std::string v2_path, v1_path;
+  for (const std::string& line : Split(membership, '\n')) {
+    const size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1);
+    const std::string path = line.substr(b + 1);
+    if (line.compare(0, a, "0") == 0 && controllers.empty()) {
+      v2_path = path;
+    } else if (Contains(Split(controllers, ','), controller)) {
+      v1_path = path;
+    }
+  }
+  // v2 first: where the controller is enabled in the unified hierarchy, that is what counts.
+  for (const CgroupMount& m : mounts) {
+    if (m.version != CgroupVersion::kV2 || v2_path.empty()) continue;
+    const std::string dir = root + Under(m, v2_path);
+    std::string enabled;
+    if (ReadFile(dir + "/cgroup.controllers", enabled) &&
+        Contains(Split(std::string(Trim(enabled)), ' '), controller)) {
+      return CgroupDir{CgroupVersion::kV2, dir};
+    }
+  }
+  for (const CgroupMount& m : mounts) {
+    if (m.version == CgroupVersion::kV1 && !v1_path.empty() && Contains(m.controllers, controller)) {
+      return CgroupDir{CgroupVersion::kV1, root + Under(m, v1_path)};
+    }
+  }
+  return Status::NotFound(fmt::format(
+      "no cgroup hierarchy of this machine has the '{}' controller for process {}", controller, pid));
+}
+
+Result<CgroupDir> CgroupAt(const std::string& path) {
+  if (!IsFile(path + "/cgroup.procs")) {
+    return Status::NotFound(fmt::format("'{}' is not a cgroup directory (no cgroup.procs)", path));
+  }
+  return CgroupDir{IsFile(path + "/cgroup.controllers") ? CgroupVersion::kV2 : CgroupVersion::kV1,
+                   path};
+}
+
+}  // namespace llmrca::chaos

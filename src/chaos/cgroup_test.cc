@@ -1,0 +1,116 @@
+#include "chaos/cgroup.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace llmrca::chaos {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fake machine: /proc and cgroupfs files under a temporary root.
+class FakeRoot {
+ public:
+  FakeRoot() {
+    root_ = fs::temp_directory_path() /
+            ("llmrca_cgroup_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+  }
+  ~FakeRoot() { fs::remove_all(root_); }
+  void Write(const std::string& path, const std::string& text) {
+    const fs::path p = root_ / path.substr(1);
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+  }
+  std::string root() const { return root_.string(); }
+
+ private:
+  fs::path root_;
+};
+
+TEST(CgroupTest, FindsAContainersCgroupOnAV2Node) {
+  FakeRoot f;
+  f.Write("/proc/self/mountinfo",
+          "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+          "30 22 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n");
+  f.Write("/proc/42/cgroup", "0::/kubepods.slice/pod1/cri-abc\n");
+  const std::string dir = "/sys/fs/cgroup/kubepods.slice/pod1/cri-abc";
+  f.Write(dir + "/cgroup.controllers", "cpuset cpu io memory pids\n");
+  f.Write(dir + "/cgroup.procs", "42\n");
+  auto cpu = CgroupOf(42, "cpu", f.root());
+  ASSERT_TRUE(cpu.ok()) << cpu.status().ToString();
+  EXPECT_EQ(cpu->version, CgroupVersion::kV2);
+  EXPECT_EQ(cpu->path, f.root() + dir);
+  EXPECT_EQ(cpu->procs_file(), f.root() + dir + "/cgroup.procs");
+  EXPECT_EQ(CgroupOf(42, "rdma", f.root()).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CgroupOf(43, "cpu", f.root()).status().code(), StatusCode::kNotFound);
+  auto at = CgroupAt(f.root() + dir);
+  ASSERT_TRUE(at.ok());
+  EXPECT_EQ(at->version, CgroupVersion::kV2);
+}
+
+TEST(CgroupTest, FallsBackToV1WhereTheUnifiedHierarchyLacksTheController) {
+  // This build machine's layout: every controller on v1, the unified hierarchy without them.
+  FakeRoot f;
+  f.Write("/proc/self/mountinfo",
+          "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+          "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+          "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+          "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
+          "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n");
+  f.Write("/proc/42/cgroup",
+          "9:name=systemd:/\n4:memory:/process_api/bd25\n1:cpu:/\n0::/\n");
+  f.Write("/sys/fs/cgroup/unified/cgroup.controllers", "hugetlb\n");
+  f.Write("/sys/fs/cgroup/memory/process_api/bd25/cgroup.procs", "42\n");
+  auto mem = CgroupOf(42, "memory", f.root());
+  ASSERT_TRUE(mem.ok()) << mem.status().ToString();
+  EXPECT_EQ(mem->version, CgroupVersion::kV1);
+  EXPECT_EQ(mem->path, f.root() + "/sys/fs/cgroup/memory/process_api/bd25");
+  auto cpu = CgroupOf(42, "cpu", f.root());
+  ASSERT_TRUE(cpu.ok());
+  EXPECT_EQ(cpu->path, f.root() + "/sys/fs/cgroup/cpu");
+  auto at = CgroupAt(f.root() + "/sys/fs/cgroup/memory/process_api/bd25");
+  ASSERT_TRUE(at.ok());
+  EXPECT_EQ(at->version, CgroupVersion::kV1);
+  EXPECT_EQ(CgroupAt(f.root() + "/sys/fs/cgroup/cpu").status().code(), StatusCode::kNotFound);
+}
+
+TEST(CgroupTest, MapsPathsThroughAMountOfASubtree) {
+  // Inside a container: the hierarchy's /kubepods/pod1 is what is mounted.
+  FakeRoot f;
+  f.Write("/proc/self/mountinfo",
+          "35 31 0:32 /kubepods/pod1 /sys/fs/cgroup/memory ro,relatime - cgroup cgroup rw,memory\n");
+  f.Write("/proc/7/cgroup", "4:memory:/kubepods/pod1/ctr\n");
+  auto mem = CgroupOf(7, "memory", f.root());
+  ASSERT_TRUE(mem.ok());
+  EXPECT_EQ(mem->path, f.root() + "/sys/fs/cgroup/memory/ctr");
+  const std::vector<CgroupMount> m = ParseCgroupMounts(
+      "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+      "40 31 0:37 / /x rw - cgroup cgroup rw,name=systemd\n");
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].controllers, (std::vector<std::string>{"cpu", "cpuacct"}));
+  EXPECT_TRUE(m[1].controllers.empty());
+}
+
+TEST(CgroupTest, FindsThisProcessOnThisMachine) {
+  auto cpu = CgroupOf(::getpid(), "cpu");
+  if (!cpu.ok()) GTEST_SKIP() << "no cpu controller here: " << cpu.status().ToString();
+  std::ifstream procs(cpu->procs_file());
+  ASSERT_TRUE(procs) << cpu->procs_file();
+  std::stringstream text;
+  text << procs.rdbuf();
+  bool listed = false;
+  std::string line;
+  while (std::getline(text, line)) listed = listed || line == std::to_string(::getpid());
+  EXPECT_TRUE(listed);
+}
+
+}  // namespace
+}  // namespace llmrca::chaos
