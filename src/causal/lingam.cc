@@ -287,7 +287,10 @@ Result<Eigen::VectorXd> LassoLarsIcBicFromGram(const Eigen::Ref<const Eigen::Mat
   for (Eigen::Index k = 0; k < knots; ++k) {
     scaled.col(k) = path.coefs[static_cast<size_t>(k)].cwiseProduct(scale);
   }
-  Eigen::MatrixXd resid = yc.replicate(1, knots);
+  // Column by column: Eigen's replicate() takes an integer division per element, which made
+  // this copy the most expensive line of the fit.
+  Eigen::MatrixXd resid(n, knots);
+  for (Eigen::Index k = 0; k < knots; ++k) resid.col(k) = yc;
   stats::Gemm(false, false, -1.0, xc, scaled, 1.0, resid);
   std::vector<double> criterion;
   for (Eigen::Index k = 0; k < knots; ++k) {

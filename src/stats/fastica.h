@@ -30,7 +30,8 @@ struct FastIcaOptions {
   // llmrca::Rng(seed), filled row by row as NumPy fills random_state.normal(size=(d, d)).
   Eigen::MatrixXd w_init;
   Deadline deadline;
-  // Threads for the sample loop; the result does not depend on it.
+  // Threads for the sample loop and the products of the decorrelation; the result does not
+  // depend on it.
   int threads = 1;
 };
 
