@@ -45,12 +45,22 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv,
                                          std::strerror(errno)));
     }
   }
+  int cgroup_fd = -1;
+  if (!options.join_cgroup_procs.empty()) {
+    cgroup_fd = ::open(options.join_cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (cgroup_fd < 0) {
+      const int e = errno;
+      if (err_file >= 0) ::close(err_file);
+      return Status::Unavailable(fmt::format("cannot join cgroup through '{}': {}",
+                                             options.join_cgroup_procs, std::strerror(e)));
+    }
+  }
   int out_pipe[2] = {-1, -1};
   int exec_pipe[2] = {-1, -1};  // the child writes errno here when exec fails (CLOEXEC)
   if ((options.capture_stdout && ::pipe2(out_pipe, O_CLOEXEC) != 0) ||
       ::pipe2(exec_pipe, O_CLOEXEC) != 0) {
     const int e = errno;
-    for (int fd : {out_pipe[0], out_pipe[1], exec_pipe[0], exec_pipe[1], err_file}) {
+    for (int fd : {out_pipe[0], out_pipe[1], exec_pipe[0], exec_pipe[1], err_file, cgroup_fd}) {
       if (fd >= 0) ::close(fd);
     }
     return Status::Internal(fmt::format("pipe: {}", std::strerror(e)));
@@ -59,7 +69,7 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv,
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int e = errno;
-    for (int fd : {out_pipe[0], out_pipe[1], exec_pipe[0], exec_pipe[1], err_file}) {
+    for (int fd : {out_pipe[0], out_pipe[1], exec_pipe[0], exec_pipe[1], err_file, cgroup_fd}) {
       if (fd >= 0) ::close(fd);
     }
     return Status::Internal(fmt::format("fork: {}", std::strerror(e)));
@@ -79,6 +89,21 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv,
     ::setpgid(0, 0);  // a terminal's Ctrl-C goes to llmrca, which stops the child in order
     if (out_pipe[1] >= 0) ::dup2(out_pipe[1], STDOUT_FILENO);
     if (err_file >= 0) ::dup2(err_file, STDERR_FILENO);
+    if (cgroup_fd >= 0) {
+      // The pid in decimal, without allocating (only async-signal-safe calls after fork).
+      char digits[24];
+      int n = 0;
+      for (pid_t v = ::getpid(); v > 0; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+      char text[24];
+      for (int i = 0; i < n; ++i) text[i] = digits[n - 1 - i];
+      if (::write(cgroup_fd, text, static_cast<size_t>(n)) != n) {
+        const int report[2] = {1, errno};
+        ssize_t ignored = ::write(exec_pipe[1], report, sizeof report);
+        (void)ignored;
+        ::_exit(127);
+      }
+      ::close(cgroup_fd);
+    }
     // Only 0-2 and the exec pipe stay open in the child (no listening sockets of the parent).
     const int keep = ::dup2(exec_pipe[1], 3) == 3 ? 3 : exec_pipe[1];
     ::fcntl(keep, F_SETFD, FD_CLOEXEC);
@@ -86,26 +111,30 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv,
       if (fd != keep) ::close(fd);
     }
     ::execvp(args[0], args.data());
-    const int e = errno;
-    ssize_t ignored = ::write(keep, &e, sizeof e);
+    const int report[2] = {2, errno};
+    ssize_t ignored = ::write(keep, report, sizeof report);
     (void)ignored;
     ::_exit(127);
   }
   if (out_pipe[1] >= 0) ::close(out_pipe[1]);
   if (err_file >= 0) ::close(err_file);
+  if (cgroup_fd >= 0) ::close(cgroup_fd);
   ::close(exec_pipe[1]);
-  int child_errno = 0;
+  int report[2] = {0, 0};  // {1: joining the cgroup, 2: exec; errno}
   ssize_t n;
   do {
-    n = ::read(exec_pipe[0], &child_errno, sizeof child_errno);
+    n = ::read(exec_pipe[0], report, sizeof report);
   } while (n < 0 && errno == EINTR);
   ::close(exec_pipe[0]);
-  if (n == static_cast<ssize_t>(sizeof child_errno)) {
+  if (n == static_cast<ssize_t>(sizeof report)) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     if (out_pipe[0] >= 0) ::close(out_pipe[0]);
-    return Status::NotFound(
-        fmt::format("cannot run '{}': {}", argv[0], std::strerror(child_errno)));
+    if (report[0] == 1) {
+      return Status::Unavailable(fmt::format("cannot join cgroup through '{}': {}",
+                                             options.join_cgroup_procs, std::strerror(report[1])));
+    }
+    return Status::NotFound(fmt::format("cannot run '{}': {}", argv[0], std::strerror(report[1])));
   }
   Subprocess p;
   p.pid_ = pid;

@@ -23,12 +23,16 @@ struct SubprocessOptions {
   std::string stderr_path;
   // The signal the child gets when llmrca dies (prctl PR_SET_PDEATHSIG); 0: none.
   int parent_death_signal = 15;  // SIGTERM
+  // When set, the child writes its pid to this file (a cgroup's cgroup.procs) before it execs,
+  // so everything it runs is charged to that cgroup from the start.
+  std::string join_cgroup_procs;
 };
 
 class Subprocess {
  public:
   // Starts argv[0] (looked up in PATH when it has no '/') with argv. kNotFound when the program
-  // does not exist or is not executable; kInternal when fork or pipe fail.
+  // does not exist or is not executable; kUnavailable when the child cannot join the cgroup
+  // (no such cgroup, no permission); kInternal when fork or pipe fail.
   static Result<Subprocess> Start(const std::vector<std::string>& argv,
                                   SubprocessOptions options = {});
   Subprocess(Subprocess&& other) noexcept;

@@ -1,6 +1,7 @@
 #include "base/subprocess.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,6 +120,30 @@ TEST(SubprocessTest, AChildDiesWithItsParentEvenWhenTheParentIsKilled) {
   }
   EXPECT_TRUE(ended) << "sleep " << child << " outlived its killed parent";
   if (!ended) ::kill(child, SIGKILL);
+}
+
+TEST(SubprocessTest, JoinsACgroupBeforeItRuns) {
+  SubprocessOptions bad;
+  bad.join_cgroup_procs = "/nonexistent-cgroup/cgroup.procs";
+  EXPECT_EQ(Subprocess::Start({"true"}, bad).status().code(), StatusCode::kUnavailable);
+  // A real v1 cpu cgroup of our own, where this machine lets us make one (root).
+  const std::string dir = "/sys/fs/cgroup/cpu/llmrca-subprocess-test-" + std::to_string(::getpid());
+  if (::mkdir(dir.c_str(), 0755) != 0) GTEST_SKIP() << "cannot create " << dir;
+  SubprocessOptions o;
+  o.join_cgroup_procs = dir + "/cgroup.procs";
+  o.capture_stdout = true;
+  auto p = Subprocess::Start({"sh", "-c", "cat /proc/self/cgroup; exec sleep 30"}, o);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  bool in_cgroup = false;
+  for (int i = 0; i < 20 && !in_cgroup; ++i) {
+    auto line = p->ReadLine(milliseconds(5000));
+    if (!line.ok()) break;
+    in_cgroup = line->find(":cpu:/llmrca-subprocess-test-") != std::string::npos ||
+                line->find(",cpu:/llmrca-subprocess-test-") != std::string::npos;
+  }
+  p->Stop(milliseconds(2000));
+  ::rmdir(dir.c_str());
+  EXPECT_TRUE(in_cgroup);
 }
 
 TEST(SubprocessTest, SelfExecutableIsThisTestBinary) {
