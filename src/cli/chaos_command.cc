@@ -1,6 +1,13 @@
 #include "cli/chaos_command.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <optional>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -8,9 +15,14 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/strings.h"
+#include "base/subprocess.h"
+#include "chaos/cgroup.h"
 #include "chaos/fault_record.h"
+#include "chaos/state.h"
+#include "chaos/stress.h"
 #include "chaos/tcp_proxy.h"
 
 namespace llmrca::cli {
@@ -25,6 +37,15 @@ Status ParseHostPort(const std::string& text, std::string& host, int& port, cons
   }
   host = colon == std::string::npos ? "" : text.substr(0, colon);
   port = static_cast<int>(*p);
+  return Status::Ok();
+}
+
+Status EmitRecord(const chaos::FaultRecord& r, const std::string& file) {
+  const std::string json = chaos::FaultRecordJson(r) + "\n";
+  if (file.empty()) return WriteStdout(json);
+  std::ofstream out(file, std::ios::app);
+  out << json;
+  if (!out) return Status::IoError(fmt::format("cannot write the fault record to '{}'", file));
   return Status::Ok();
 }
 
@@ -86,6 +107,95 @@ void AddChaosCommand(CLI::App& app, CliContext& ctx) {
   proxy->add_flag("--dry-run", f->dry_run, "Print what would be done and the record, inject "
                   "nothing");
   proxy->callback([f, &ctx] { ctx.status = RunChaosProxy(*f); });
+
+  const auto common = [](CLI::App* c, ChaosHostFlags& h) {
+    c->add_option("--duration", h.duration_s, "How long the fault lasts, seconds")
+        ->required()
+        ->check(CLI::PositiveNumber);
+    c->add_option("--record", h.record, "Write the fault record to this file (default: stdout)");
+    c->add_option("--state", h.state, "The undo journal (default: $LLMRCA_CHAOS_STATE or "
+                  "/tmp/llmrca-chaos-<uid>.state)");
+    c->add_flag("--dry-run", h.dry_run, "Print what would be done and the record, inject nothing");
+  };
+  const auto target = [](CLI::App* c, ChaosHostFlags& h) {
+    c->add_option("--pid", h.pid, "Run inside this process's cgroup (charged to its container)");
+    c->add_option("--cgroup", h.cgroup, "Run inside this cgroup directory (v1 or v2)");
+  };
+  auto cpu = std::make_shared<ChaosHostFlags>();
+  cpu->kind = "cpu";
+  CLI::App* c = cmd->add_subcommand("cpu", "CPU stress: workers busy a share of every 100 ms");
+  c->add_option("--workers", cpu->workers, "Busy threads")->default_val(1)->check(CLI::Range(1, 1024));
+  c->add_option("--load", cpu->load, "Percent of each period a worker is busy")
+      ->default_val(100)
+      ->check(CLI::Range(1.0, 100.0));
+  target(c, *cpu);
+  common(c, *cpu);
+  c->footer("The study's CPU fault: llmrca chaos cpu --workers 16 --load 100 --pid PID --duration 60");
+  c->callback([cpu, &ctx] { ctx.status = RunChaosHost(*cpu); });
+
+  auto mem = std::make_shared<ChaosHostFlags>();
+  mem->kind = "memory";
+  CLI::App* m = cmd->add_subcommand("memory", "Memory stress: allocate and touch SIZE, ramped");
+  m->add_option("--size", mem->size, "Bytes to hold (k, M, G: powers of 1,024)")->default_val("256M");
+  m->add_option("--ramp", mem->ramp_s, "Seconds to reach the size (0: at once)")
+      ->check(CLI::NonNegativeNumber);
+  target(m, *mem);
+  common(m, *mem);
+  m->footer("The study's memory fault: llmrca chaos memory --size 8G --pid PID --duration 60");
+  m->callback([mem, &ctx] { ctx.status = RunChaosHost(*mem); });
+
+  auto proc = std::make_shared<ChaosHostFlags>();
+  proc->kind = "process";
+  CLI::App* p = cmd->add_subcommand("process", "Pause (SIGSTOP, resumed at the end) or kill a "
+                                               "process");
+  p->add_option("--pid", proc->pid, "The process")->required();
+  p->add_option("--action", proc->action, "pause or kill")
+      ->check(CLI::IsMember({"pause", "kill"}))
+      ->default_val("pause");
+  common(p, *proc);
+  p->callback([proc, &ctx] { ctx.status = RunChaosHost(*proc); });
+
+  auto state = std::make_shared<std::string>();
+  CLI::App* r = cmd->add_subcommand(
+      "recover", "Undo what a killed or crashed injector left (resume paused processes, kill "
+                 "stressors), from the journal");
+  r->add_option("--state", *state, "The undo journal (default as for the faults)");
+  r->callback([state, &ctx] {
+    Result<std::vector<std::string>> done =
+        chaos::Recover(state->empty() ? chaos::DefaultStatePath() : *state);
+    if (!done.ok()) {
+      ctx.status = done.status();
+      return;
+    }
+    std::string text = done->empty() ? "nothing to recover\n" : "";
+    for (const std::string& line : *done) text += line + "\n";
+    ctx.status = WriteStdout(text);
+  });
+
+  // The stressor process itself, started by `chaos cpu|memory` inside the target's cgroup.
+  auto worker = std::make_shared<ChaosHostFlags>();
+  CLI::App* w = cmd->add_subcommand("stress-worker", "");  // hidden: an empty description
+  w->group("");
+  w->add_option("kind", worker->kind)->required();
+  w->add_option("--workers", worker->workers);
+  w->add_option("--load", worker->load);
+  w->add_option("--size", worker->size);
+  w->add_option("--ramp", worker->ramp_s);
+  w->add_option("--duration", worker->duration_s)->required();
+  w->callback([worker, &ctx] {
+    std::atomic<bool>& stop = CatchStopSignals();
+    const std::chrono::duration<double> d(worker->duration_s);
+    if (worker->kind == "cpu") {
+      chaos::RunCpuStress(worker->workers, worker->load, d, stop);
+    } else {
+      Result<int64_t> bytes = chaos::ParseByteSize(worker->size);
+      ctx.status = bytes.ok() ? chaos::RunMemoryStress(*bytes, std::chrono::duration<double>(
+                                                                   worker->ramp_s),
+                                                       d, stop)
+                              : bytes.status();
+    }
+    ReleaseStopSignals();
+  });
 }
 
 Status RunChaosProxy(const ChaosProxyFlags& f) {
@@ -120,14 +230,7 @@ Status RunChaosProxy(const ChaosProxyFlags& f) {
               {"stall_ms", f.stall_ms}, {"timeout", f.timeout},
               {"timeout_close_ms", f.timeout_close_ms}, {"reset", f.reset}, {"down", f.down},
               {"stream", f.stream}, {"toxicity", f.toxicity}, {"duration_s", f.duration_s}};
-  const auto emit = [&](const chaos::FaultRecord& rec) -> Status {
-    const std::string json = chaos::FaultRecordJson(rec) + "\n";
-    if (f.record.empty()) return WriteStdout(json);
-    std::ofstream out(f.record, std::ios::app);
-    out << json;
-    if (!out) return Status::IoError(fmt::format("cannot write the fault record to '{}'", f.record));
-    return Status::Ok();
-  };
+  const auto emit = [&](const chaos::FaultRecord& rec) { return EmitRecord(rec, f.record); };
   if (f.dry_run) {
     r.target = fmt::format("proxy {} -> {}", f.listen, f.upstream);
     r.outcome = "dry run: nothing injected";
@@ -161,6 +264,117 @@ Status RunChaosProxy(const ChaosProxyFlags& f) {
   r.params.emplace_back("connections_affected", static_cast<double>(st.affected));
   r.params.emplace_back("upstream_failures", static_cast<double>(st.upstream_failures));
   return emit(r);
+}
+
+Status RunChaosHost(const ChaosHostFlags& f) {
+  const std::string journal = f.state.empty() ? chaos::DefaultStatePath() : f.state;
+  chaos::FaultRecord r;
+  r.type = f.kind;
+  std::vector<std::string> argv;
+  std::optional<chaos::CgroupDir> cgroup;
+  if (f.kind == "cpu" || f.kind == "memory") {
+    if (f.pid != 0 && !f.cgroup.empty()) {
+      return Status::InvalidArgument("give --pid or --cgroup, not both");
+    }
+    if (f.pid != 0) {
+      LLMRCA_ASSIGN_OR_RETURN(cgroup, chaos::CgroupOf(f.pid, f.kind));
+    } else if (!f.cgroup.empty()) {
+      LLMRCA_ASSIGN_OR_RETURN(cgroup, chaos::CgroupAt(f.cgroup));
+    }
+    r.target = cgroup ? fmt::format("cgroup {} ({})", cgroup->path,
+                                    cgroup->version == chaos::CgroupVersion::kV2 ? "v2" : "v1")
+                      : std::string("this host (llmrca's own cgroup)");
+    LLMRCA_ASSIGN_OR_RETURN(const std::string self, SelfExecutable());
+    // The worker bounds itself too (5 s past the fault) in case this process vanishes.
+    argv = {self, "chaos", "stress-worker", f.kind, "--duration", fmt::format("{}", f.duration_s + 5)};
+    if (f.kind == "cpu") {
+      argv.insert(argv.end(), {"--workers", std::to_string(f.workers), "--load", fmt::format("{}", f.load)});
+      r.params = {{"workers", static_cast<double>(f.workers)}, {"load", f.load}};
+    } else {
+      LLMRCA_ASSIGN_OR_RETURN(const int64_t bytes, chaos::ParseByteSize(f.size));
+      argv.insert(argv.end(), {"--size", std::to_string(bytes), "--ramp", fmt::format("{}", f.ramp_s)});
+      r.params = {{"bytes", static_cast<double>(bytes)}, {"ramp_s", f.ramp_s}};
+    }
+  } else {
+    if (f.pid <= 0 || ::kill(f.pid, 0) != 0) {
+      return Status::NotFound(fmt::format("process {} does not exist or cannot be signalled", f.pid));
+    }
+    r.target = fmt::format("pid {}", f.pid);
+    r.params = {{"action", f.action}};
+  }
+  r.params.emplace_back("duration_s", f.duration_s);
+  if (f.dry_run) {
+    r.outcome = "dry run: nothing injected";
+    std::string what = f.kind == "process"
+                           ? fmt::format("send {} to pid {}", f.action == "kill" ? "SIGKILL" : "SIGSTOP, then SIGCONT after the duration,", f.pid)
+                           : fmt::format("run '{}'{}", fmt::join(argv, " "),
+                                         cgroup ? " inside " + cgroup->procs_file() : "");
+    std::fprintf(stderr, "dry run: would %s for %.3g s\n", what.c_str(), f.duration_s);
+    return EmitRecord(r, f.record);
+  }
+
+  const std::string id = fmt::format("{}-{}-{}", f.kind, ::getpid(), chaos::UnixSecondsNow());
+  std::atomic<bool>& stop = CatchStopSignals();
+  const auto finish = [&](Status s) {
+    ReleaseStopSignals();
+    return s;
+  };
+  std::optional<Subprocess> worker;
+  r.start = chaos::UnixSecondsNow();
+  if (f.kind == "process") {
+    if (f.action == "pause") {
+      if (Status s = chaos::JournalAdd(journal, {id, "continue", f.pid, "paused by llmrca chaos"}); !s.ok()) {
+        return finish(s);
+      }
+      if (::kill(f.pid, SIGSTOP) != 0) {
+        const int e = errno;
+        Status cleared = chaos::JournalRemove(journal, id);
+        (void)cleared;  // the stop failed: nothing to undo either way
+        return finish(Status::Unavailable(
+            fmt::format("cannot stop pid {}: {}", f.pid, std::strerror(e))));
+      }
+    } else if (::kill(f.pid, SIGKILL) != 0) {
+      return finish(Status::Unavailable(fmt::format("cannot kill pid {}: {}", f.pid, std::strerror(errno))));
+    }
+  } else {
+    SubprocessOptions o;
+    if (cgroup) o.join_cgroup_procs = cgroup->procs_file();
+    Result<Subprocess> p = Subprocess::Start(argv, o);
+    if (!p.ok()) return finish(p.status());
+    worker = std::move(p).value();
+    if (Status s = chaos::JournalAdd(journal, {id, "kill", worker->pid(), f.kind + " stressor"}); !s.ok()) {
+      worker->Stop(std::chrono::seconds(2));
+      return finish(s);
+    }
+  }
+  std::fprintf(stderr, "chaos %s on %s for %.3g s\n", f.kind.c_str(), r.target.c_str(), f.duration_s);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(f.duration_s);
+  double cpu_s = 0;
+  int64_t peak_rss = 0;
+  std::string failure;
+  while (!stop.load() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (worker) {
+      if (std::optional<int> code = worker->Poll()) {
+        failure = fmt::format("the stressor exited early with status {}", *code);
+        break;
+      }
+      cpu_s = std::max(cpu_s, chaos::ProcessCpuSeconds(worker->pid()));
+      peak_rss = std::max(peak_rss, chaos::ProcessRssBytes(worker->pid()));
+    }
+  }
+  const bool signalled = stop.load();
+  if (worker) worker->Stop(std::chrono::seconds(2));
+  if (f.kind == "process" && f.action == "pause") ::kill(f.pid, SIGCONT);
+  if (Status cleared = chaos::JournalRemove(journal, id); !cleared.ok()) {
+    std::fprintf(stderr, "llmrca: warning: the fault was undone but its journal entry stays: %s\n",
+                 cleared.message().c_str());
+  }
+  r.end = chaos::UnixSecondsNow();
+  r.outcome = !failure.empty() ? "failed: " + failure : signalled ? "stopped by signal" : "completed";
+  if (f.kind == "cpu") r.params.emplace_back("cpu_seconds_measured", cpu_s);
+  if (f.kind == "memory") r.params.emplace_back("peak_rss_bytes", static_cast<double>(peak_rss));
+  return finish(EmitRecord(r, f.record));
 }
 
 }  // namespace llmrca::cli

@@ -28,7 +28,24 @@ struct ChaosProxyFlags {
   bool dry_run = false;
 };
 
+// cpu / memory stress and process faults on a target.
+struct ChaosHostFlags {
+  std::string kind;          // cpu, memory, process
+  int pid = 0;               // target process (its cgroup for cpu/memory)
+  std::string cgroup;        // target cgroup directory
+  int workers = 1;           // cpu
+  double load = 100;         // cpu, percent
+  std::string size = "256M"; // memory
+  double ramp_s = 0;         // memory
+  std::string action = "pause";  // process: pause, kill
+  double duration_s = 0;
+  std::string record;
+  std::string state;         // journal path; empty: the default
+  bool dry_run = false;
+};
+
 void AddChaosCommand(CLI::App& app, CliContext& ctx);
+Status RunChaosHost(const ChaosHostFlags& flags);
 Status RunChaosProxy(const ChaosProxyFlags& flags);
 
 }  // namespace llmrca::cli

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -657,6 +659,78 @@ TEST_F(CliTest, ChaosProxyDelaysAReplicaAndWritesItsRecordOnSigterm) {
   EXPECT_THAT(dry.out, HasSubstr("\"outcome\":\"dry run: nothing injected\""));
   EXPECT_EQ(Llmrca("chaos proxy --upstream 127.0.0.1:1 --delay 5").code, 2);  // no duration
   EXPECT_EQ(Llmrca("chaos proxy --upstream nowhere --duration 1").code, 2);
+}
+
+// The state letter of a process (R, S, T, Z ...) from /proc/<pid>/stat; '?' when gone.
+char ProcessState(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return '?';
+  const size_t paren = line.rfind(')');
+  return paren == std::string::npos || line.size() < paren + 3 ? '?' : line[paren + 2];
+}
+
+TEST_F(CliTest, ChaosPauseSurvivesAKilledInjectorThroughRecover) {
+  // A process paused by `chaos process` stays paused if the injector is SIGKILLed; `chaos
+  // recover` reads the journal and resumes it.
+  auto victim = llmrca::Subprocess::Start({"sleep", "30"});
+  ASSERT_TRUE(victim.ok());
+  const std::string journal = (tmp_ / "chaos.state").string();
+  auto injector = llmrca::Subprocess::Start(
+      {LLMRCA_BINARY, "chaos", "process", "--pid", std::to_string(victim->pid()), "--action",
+       "pause", "--duration", "30", "--state", journal});
+  ASSERT_TRUE(injector.ok());
+  for (int i = 0; i < 250 && ProcessState(victim->pid()) != 'T'; ++i) usleep(20000);
+  ASSERT_EQ(ProcessState(victim->pid()), 'T');
+  ASSERT_EQ(kill(injector->pid(), SIGKILL), 0);
+  injector->Stop(std::chrono::seconds(2));
+  usleep(100000);
+  EXPECT_EQ(ProcessState(victim->pid()), 'T');  // nobody resumed it
+  Run r = Llmrca("chaos recover --state " + journal);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("resumed pid " + std::to_string(victim->pid())));
+  for (int i = 0; i < 100 && ProcessState(victim->pid()) == 'T'; ++i) usleep(10000);
+  EXPECT_NE(ProcessState(victim->pid()), 'T');
+  EXPECT_THAT(Llmrca("chaos recover --state " + journal).out, HasSubstr("nothing to recover"));
+
+  // A pause that runs its course resumes the process itself and says so in its record.
+  Run pause = Llmrca(fmt::format("chaos process --pid {} --duration 0.3 --state {}",
+                                 victim->pid(), journal));
+  EXPECT_EQ(pause.code, 0) << pause.err;
+  EXPECT_THAT(pause.out, HasSubstr("\"outcome\":\"completed\""));
+  EXPECT_NE(ProcessState(victim->pid()), 'T');
+  EXPECT_EQ(Llmrca("chaos process --pid 999999999 --duration 1").code, 1);
+}
+
+TEST_F(CliTest, ChaosCpuRunsItsStressorInsideTheTargetCgroup) {
+  const std::string dir =
+      "/sys/fs/cgroup/cpu/llmrca-cli-test-" + std::to_string(getpid());
+  if (mkdir(dir.c_str(), 0755) != 0) GTEST_SKIP() << "cannot create a cpu cgroup here";
+  auto injector = llmrca::Subprocess::Start(
+      {LLMRCA_BINARY, "chaos", "cpu", "--cgroup", dir, "--workers", "1", "--load", "20",
+       "--duration", "1.5", "--record", (tmp_ / "cpu.json").string(), "--state",
+       (tmp_ / "chaos.state").string()});
+  ASSERT_TRUE(injector.ok());
+  bool member = false;
+  for (int i = 0; i < 100 && !member; ++i) {
+    member = !Slurp(fs::path(dir) / "cgroup.procs").empty();
+    if (!member) usleep(10000);
+  }
+  std::optional<int> code;
+  for (int i = 0; i < 300 && !code; ++i) {
+    code = injector->Poll();
+    if (!code) usleep(20000);
+  }
+  const bool empty_after = Slurp(fs::path(dir) / "cgroup.procs").empty();
+  rmdir(dir.c_str());
+  EXPECT_TRUE(member) << "the stressor never joined " << dir;
+  EXPECT_EQ(code, 0);
+  EXPECT_TRUE(empty_after);  // the stressor is gone
+  const nlohmann::json rec = nlohmann::json::parse(Slurp(tmp_ / "cpu.json"));
+  EXPECT_EQ(rec["type"], "cpu");
+  EXPECT_EQ(rec["outcome"], "completed");
+  EXPECT_THAT(rec["target"].get<std::string>(), HasSubstr("(v1)"));
+  EXPECT_GT(rec["params"]["cpu_seconds_measured"].get<double>(), 0.1);
 }
 
 TEST_F(CliTest, LoadHelpDefinesEveryMetricAndRejectsUnboundedRuns) {
