@@ -10,7 +10,10 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
+
+#include "chaos/tc.h"
 
 namespace llmrca::chaos {
 namespace {
@@ -22,7 +25,9 @@ Status WriteAll(const std::string& path, const std::vector<UndoAction>& actions)
   {
     std::ofstream out(tmp, std::ios::trunc);
     for (const UndoAction& a : actions) {
-      out << Json{{"id", a.id}, {"action", a.action}, {"pid", a.pid}, {"note", a.note}}.dump()
+      out << Json{{"id", a.id}, {"action", a.action}, {"pid", a.pid}, {"note", a.note},
+                  {"command", a.command}}
+                 .dump()
           << "\n";
     }
     if (!out) return Status::IoError(fmt::format("cannot write the chaos journal '{}'", tmp));
@@ -55,8 +60,14 @@ Result<std::vector<UndoAction>> JournalRead(const std::string& path) {
         !j["pid"].is_number_integer()) {
       return Status::DataError(fmt::format("{}:{}: not a chaos journal entry", path, n));
     }
-    out.push_back(UndoAction{j.value("id", ""), j["action"].get<std::string>(),
-                             j["pid"].get<int>(), j.value("note", "")});
+    UndoAction a{j.value("id", ""), j["action"].get<std::string>(), j["pid"].get<int>(),
+                  j.value("note", ""), {}};
+    if (j.contains("command") && j["command"].is_array()) {
+      for (const Json& arg : j["command"]) {
+        if (arg.is_string()) a.command.push_back(arg.get<std::string>());
+      }
+    }
+    out.push_back(std::move(a));
   }
   return out;
 }
@@ -84,6 +95,12 @@ Result<std::vector<std::string>> Recover(const std::string& path) {
   LLMRCA_ASSIGN_OR_RETURN(std::vector<UndoAction> all, JournalRead(path));
   std::vector<std::string> done;
   for (const UndoAction& a : all) {
+    if (a.action == "run" && !a.command.empty()) {
+      Result<std::string> r = RunCommand(a.command);
+      done.push_back(r.ok() ? fmt::format("ran '{}' ({})", fmt::join(a.command, " "), a.note)
+                            : r.status().message());
+      continue;
+    }
     int sig = 0;
     if (a.action == "continue") sig = SIGCONT;
     if (a.action == "kill") sig = SIGKILL;

@@ -14,9 +14,11 @@ namespace llmrca::chaos {
 
 struct UndoAction {
   std::string id;      // unique per fault run
-  std::string action;  // "continue" (SIGCONT a paused pid), "kill" (SIGKILL a stressor pid)
+  std::string action;  // "continue" (SIGCONT a paused pid), "kill" (SIGKILL a stressor pid),
+                       // "run" (run `command`, e.g. tc qdisc del)
   int pid = 0;
   std::string note;    // what it belongs to, for the user
+  std::vector<std::string> command;
 };
 
 // The default journal: $LLMRCA_CHAOS_STATE, else /tmp/llmrca-chaos-<uid>.state.

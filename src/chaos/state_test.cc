@@ -22,13 +22,14 @@ TEST(ChaosStateTest, AddsRemovesAndReadsBackEntries) {
   const std::string path = TempPath();
   std::remove(path.c_str());
   EXPECT_TRUE(JournalRead(path)->empty());  // no file: nothing to undo
-  ASSERT_TRUE(JournalAdd(path, {"a", "continue", 11, "pause of 11"}).ok());
-  ASSERT_TRUE(JournalAdd(path, {"b", "kill", 12, "cpu stressor"}).ok());
+  ASSERT_TRUE(JournalAdd(path, {"a", "continue", 11, "pause of 11", {}}).ok());
+  ASSERT_TRUE(JournalAdd(path, {"b", "kill", 12, "cpu stressor", {"tc", "qdisc"}}).ok());
   auto all = JournalRead(path);
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[1].action, "kill");
   EXPECT_EQ((*all)[1].pid, 12);
+  EXPECT_EQ((*all)[1].command, (std::vector<std::string>{"tc", "qdisc"}));
   ASSERT_TRUE(JournalRemove(path, "a").ok());
   ASSERT_EQ(JournalRead(path)->size(), 1u);
   ASSERT_TRUE(JournalRemove(path, "b").ok());
@@ -51,11 +52,13 @@ TEST(ChaosStateTest, RecoverResumesAPausedProcessLeftBehind) {
   ASSERT_EQ(::waitpid(child, &status, WUNTRACED), child);
   ASSERT_TRUE(WIFSTOPPED(status));
   const std::string path = TempPath();
-  ASSERT_TRUE(JournalAdd(path, {"f1", "continue", child, "pause"}).ok());
+  ASSERT_TRUE(JournalAdd(path, {"f1", "continue", child, "pause", {}}).ok());
+  ASSERT_TRUE(JournalAdd(path, {"f2", "run", 0, "a command", {"true"}}).ok());
   auto done = Recover(path);
   ASSERT_TRUE(done.ok());
-  ASSERT_EQ(done->size(), 1u);
+  ASSERT_EQ(done->size(), 2u);
   EXPECT_NE((*done)[0].find("resumed pid"), std::string::npos);
+  EXPECT_EQ((*done)[1], "ran 'true' (a command)");
   ASSERT_EQ(::waitpid(child, &status, WCONTINUED), child);
   EXPECT_TRUE(WIFCONTINUED(status));
   EXPECT_TRUE(JournalRead(path)->empty());

@@ -23,6 +23,7 @@
 #include "chaos/fault_record.h"
 #include "chaos/state.h"
 #include "chaos/stress.h"
+#include "chaos/tc.h"
 #include "chaos/tcp_proxy.h"
 
 namespace llmrca::cli {
@@ -154,6 +155,33 @@ void AddChaosCommand(CLI::App& app, CliContext& ctx) {
       ->default_val("pause");
   common(p, *proc);
   p->callback([proc, &ctx] { ctx.status = RunChaosHost(*proc); });
+
+  auto net = std::make_shared<ChaosNetworkFlags>();
+  CLI::App* n = cmd->add_subcommand(
+      "network", "tc on one named interface: netem delay/loss/duplicate/corrupt where the kernel "
+                 "has it, tbf rate limits; undone by restoring the default root qdisc");
+  n->add_option("--dev", net->dev, "The interface (nothing else is touched)")->required();
+  n->add_option("--netns", net->netns, "A named network namespace (ip netns) holding it");
+  n->add_option("--delay", net->delay_ms, "netem delay, ms")->check(CLI::NonNegativeNumber);
+  n->add_option("--jitter", net->jitter_ms, "netem jitter, ms")->check(CLI::NonNegativeNumber);
+  n->add_option("--correlation", net->correlation_pct, "netem delay correlation, %")
+      ->check(CLI::Range(0.0, 100.0));
+  n->add_option("--loss", net->loss_pct, "netem loss, %")->check(CLI::Range(0.0, 100.0));
+  n->add_option("--duplicate", net->duplicate_pct, "netem duplicate, %")->check(CLI::Range(0.0, 100.0));
+  n->add_option("--corrupt", net->corrupt_pct, "netem corrupt, %")->check(CLI::Range(0.0, 100.0));
+  n->add_option("--rate", net->rate, "tbf rate limit, e.g. 1mbit (alone, not with netem)");
+  n->add_option("--burst", net->burst, "tbf burst")->default_val("32kbit");
+  n->add_option("--duration", net->duration_s, "How long the fault lasts, seconds")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  n->add_option("--record", net->record, "Write the fault record to this file (default: stdout)");
+  n->add_option("--state", net->state, "The undo journal (default as for the other faults)");
+  n->add_flag("--dry-run", net->dry_run, "Print the tc commands and the record, change nothing");
+  n->footer("The study's network fault, where the kernel has netem:\n"
+            "  llmrca chaos network --dev eth0 --delay 1000 --jitter 100 --duration 60\n"
+            "Without netem (these build machines), the same through the proxy:\n"
+            "  llmrca chaos proxy --upstream HOST:PORT --delay 1000 --jitter 100 --duration 60");
+  n->callback([net, &ctx] { ctx.status = RunChaosNetwork(*net); });
 
   auto state = std::make_shared<std::string>();
   CLI::App* r = cmd->add_subcommand(
@@ -323,7 +351,7 @@ Status RunChaosHost(const ChaosHostFlags& f) {
   r.start = chaos::UnixSecondsNow();
   if (f.kind == "process") {
     if (f.action == "pause") {
-      if (Status s = chaos::JournalAdd(journal, {id, "continue", f.pid, "paused by llmrca chaos"}); !s.ok()) {
+      if (Status s = chaos::JournalAdd(journal, {id, "continue", f.pid, "paused by llmrca chaos", {}}); !s.ok()) {
         return finish(s);
       }
       if (::kill(f.pid, SIGSTOP) != 0) {
@@ -342,7 +370,7 @@ Status RunChaosHost(const ChaosHostFlags& f) {
     Result<Subprocess> p = Subprocess::Start(argv, o);
     if (!p.ok()) return finish(p.status());
     worker = std::move(p).value();
-    if (Status s = chaos::JournalAdd(journal, {id, "kill", worker->pid(), f.kind + " stressor"}); !s.ok()) {
+    if (Status s = chaos::JournalAdd(journal, {id, "kill", worker->pid(), f.kind + " stressor", {}}); !s.ok()) {
       worker->Stop(std::chrono::seconds(2));
       return finish(s);
     }
@@ -375,6 +403,70 @@ Status RunChaosHost(const ChaosHostFlags& f) {
   if (f.kind == "cpu") r.params.emplace_back("cpu_seconds_measured", cpu_s);
   if (f.kind == "memory") r.params.emplace_back("peak_rss_bytes", static_cast<double>(peak_rss));
   return finish(EmitRecord(r, f.record));
+}
+
+Status RunChaosNetwork(const ChaosNetworkFlags& f) {
+  chaos::TcFault t;
+  t.dev = f.dev;
+  t.netns = f.netns;
+  t.delay_ms = f.delay_ms;
+  t.jitter_ms = f.jitter_ms;
+  t.correlation_pct = f.correlation_pct;
+  t.loss_pct = f.loss_pct;
+  t.duplicate_pct = f.duplicate_pct;
+  t.corrupt_pct = f.corrupt_pct;
+  t.rate = f.rate;
+  t.burst = f.burst;
+  LLMRCA_RETURN_IF_ERROR(chaos::ValidateTcFault(t));
+  chaos::FaultRecord r;
+  r.type = f.delay_ms > 0 ? "delay"
+           : f.loss_pct > 0 ? "loss"
+           : f.duplicate_pct > 0 ? "duplicate"
+           : f.corrupt_pct > 0 ? "corrupt"
+                               : "bandwidth";
+  r.target = f.netns.empty() ? fmt::format("interface {}", f.dev)
+                             : fmt::format("interface {} in netns {}", f.dev, f.netns);
+  r.params = {{"qdisc", std::string(chaos::UsesNetem(t) ? "netem" : "tbf")},
+              {"delay_ms", f.delay_ms}, {"jitter_ms", f.jitter_ms},
+              {"correlation_pct", f.correlation_pct}, {"loss_pct", f.loss_pct},
+              {"duplicate_pct", f.duplicate_pct}, {"corrupt_pct", f.corrupt_pct},
+              {"rate", f.rate}, {"duration_s", f.duration_s}};
+  if (f.dry_run) {
+    std::fprintf(stderr, "dry run: would run '%s', then after %.3g s '%s'\n",
+                 fmt::format("{}", fmt::join(chaos::TcApplyCommand(t), " ")).c_str(), f.duration_s,
+                 fmt::format("{}", fmt::join(chaos::TcRemoveCommand(t), " ")).c_str());
+    r.outcome = "dry run: nothing injected";
+    return EmitRecord(r, f.record);
+  }
+  const std::string journal = f.state.empty() ? chaos::DefaultStatePath() : f.state;
+  const std::string id = fmt::format("network-{}-{}", ::getpid(), chaos::UnixSecondsNow());
+  LLMRCA_RETURN_IF_ERROR(
+      chaos::JournalAdd(journal, {id, "run", 0, r.target, chaos::TcRemoveCommand(t)}));
+  std::atomic<bool>& stop = CatchStopSignals();
+  r.start = chaos::UnixSecondsNow();
+  if (Status s = chaos::ApplyTcFault(t); !s.ok()) {
+    ReleaseStopSignals();
+    Status cleared = chaos::JournalRemove(journal, id);
+    (void)cleared;  // nothing was applied
+    return s;
+  }
+  std::fprintf(stderr, "chaos network on %s for %.3g s\n", r.target.c_str(), f.duration_s);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(f.duration_s);
+  while (!stop.load() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const bool signalled = stop.load();
+  const Status removed = chaos::RemoveTcFault(t);
+  ReleaseStopSignals();
+  if (removed.ok()) {
+    Status cleared = chaos::JournalRemove(journal, id);
+    if (!cleared.ok()) std::fprintf(stderr, "llmrca: warning: %s\n", cleared.message().c_str());
+  }
+  r.end = chaos::UnixSecondsNow();
+  r.outcome = !removed.ok() ? "failed: could not restore (run llmrca chaos recover): " + removed.message()
+              : signalled   ? "stopped by signal"
+                            : "completed";
+  return EmitRecord(r, f.record);
 }
 
 }  // namespace llmrca::cli

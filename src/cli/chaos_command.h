@@ -44,7 +44,21 @@ struct ChaosHostFlags {
   bool dry_run = false;
 };
 
+struct ChaosNetworkFlags {
+  std::string dev;
+  std::string netns;
+  double delay_ms = 0, jitter_ms = 0, correlation_pct = 0, loss_pct = 0, duplicate_pct = 0,
+         corrupt_pct = 0;
+  std::string rate;
+  std::string burst = "32kbit";
+  double duration_s = 0;
+  std::string record;
+  std::string state;
+  bool dry_run = false;
+};
+
 void AddChaosCommand(CLI::App& app, CliContext& ctx);
+Status RunChaosNetwork(const ChaosNetworkFlags& flags);
 Status RunChaosHost(const ChaosHostFlags& flags);
 Status RunChaosProxy(const ChaosProxyFlags& flags);
 

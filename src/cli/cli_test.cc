@@ -733,6 +733,51 @@ TEST_F(CliTest, ChaosCpuRunsItsStressorInsideTheTargetCgroup) {
   EXPECT_GT(rec["params"]["cpu_seconds_measured"].get<double>(), 0.1);
 }
 
+TEST_F(CliTest, ChaosNetworkShapesOnlyTheNamedInterfaceInItsNamespace) {
+  const std::string ns = "llmrca-cli-" + std::to_string(getpid());
+  if (std::system(("ip netns add " + ns + " 2>/dev/null").c_str()) != 0) {
+    GTEST_SKIP() << "cannot create a network namespace here";
+  }
+  ASSERT_EQ(std::system(("ip -n " + ns + " link set lo up").c_str()), 0);
+  const auto qdisc = [&] {
+    const fs::path out = tmp_ / "qdisc";
+    const int rc = std::system(
+        fmt::format("ip netns exec {} tc qdisc show dev lo >'{}' 2>&1", ns, out.string()).c_str());
+    return rc == 0 ? Slurp(out) : std::string("tc failed");
+  };
+  auto injector = llmrca::Subprocess::Start(
+      {LLMRCA_BINARY, "chaos", "network", "--dev", "lo", "--netns", ns, "--rate", "1mbit",
+       "--duration", "1", "--record", (tmp_ / "net.json").string(), "--state",
+       (tmp_ / "chaos.state").string()});
+  ASSERT_TRUE(injector.ok());
+  bool shaped = false;
+  for (int i = 0; i < 100 && !shaped; ++i) {
+    shaped = qdisc().find("qdisc tbf") != std::string::npos;
+    if (!shaped) usleep(10000);
+  }
+  std::optional<int> code;
+  for (int i = 0; i < 300 && !code; ++i) {
+    code = injector->Poll();
+    if (!code) usleep(20000);
+  }
+  const std::string after = qdisc();
+  Run netem = Llmrca("chaos network --dev lo --netns " + ns + " --delay 50 --duration 0.2 --state " +
+                     (tmp_ / "chaos.state").string());
+  EXPECT_EQ(std::system(("ip netns del " + ns).c_str()), 0);
+  EXPECT_TRUE(shaped);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(after.find("tbf"), std::string::npos) << after;  // the default is back
+  const nlohmann::json rec = nlohmann::json::parse(Slurp(tmp_ / "net.json"));
+  EXPECT_EQ(rec["type"], "bandwidth");
+  EXPECT_EQ(rec["outcome"], "completed");
+  // netem works where the kernel has it; here it must fail naming what is missing.
+  if (netem.code != 0) {
+    EXPECT_THAT(netem.err, HasSubstr("no netem qdisc"));
+    EXPECT_THAT(netem.err, HasSubstr("llmrca chaos proxy"));
+  }
+  EXPECT_EQ(Llmrca("chaos network --rate 1mbit --duration 1").code, 2);  // no interface named
+}
+
 TEST_F(CliTest, LoadHelpDefinesEveryMetricAndRejectsUnboundedRuns) {
   Run help = Llmrca("load --help");
   ASSERT_EQ(help.code, 0);
