@@ -28,13 +28,14 @@ TEST(StressTest, ParsesByteSizes) {
 }
 
 TEST(StressTest, CpuWorkersBurnTheirDutyCycle) {
-  // One worker at 50 % for 1 s: 0.5 CPU seconds (five 100 ms periods busy for 50 ms each... ten
-  // periods in all). Other load on this machine can only lower it; asserted 0.3 to 0.7.
+  // One worker at 50 % for 1 s: busy 50 ms of every 100 ms, 0.5 CPU seconds in all. The duty
+  // cycle is an upper bound (asserted below 0.7 with the loop's own overhead); other load on
+  // this machine can take CPU from the busy phases, so the lower bound only checks it ran.
   std::atomic<bool> stop{false};
   const double before = SelfCpuSeconds();
   RunCpuStress(1, 50, std::chrono::seconds(1), stop);
   const double used = SelfCpuSeconds() - before;
-  EXPECT_GT(used, 0.3);
+  EXPECT_GT(used, 0.1);
   EXPECT_LT(used, 0.7);
 }
 
