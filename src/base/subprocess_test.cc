@@ -142,7 +142,9 @@ TEST(SubprocessTest, JoinsACgroupBeforeItRuns) {
                 line->find(",cpu:/llmrca-subprocess-test-") != std::string::npos;
   }
   p->Stop(milliseconds(2000));
-  ::rmdir(dir.c_str());
+  // A reaped child may take a moment to leave the cgroup's list; rmdir fails (EBUSY) until then.
+  for (int i = 0; i < 200 && ::rmdir(dir.c_str()) != 0; ++i) std::this_thread::sleep_for(milliseconds(5));
+  EXPECT_NE(::access(dir.c_str(), F_OK), 0) << dir << " was left behind";
   EXPECT_TRUE(in_cgroup);
 }
 

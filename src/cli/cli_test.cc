@@ -722,7 +722,8 @@ TEST_F(CliTest, ChaosCpuRunsItsStressorInsideTheTargetCgroup) {
     if (!code) usleep(20000);
   }
   const bool empty_after = Slurp(fs::path(dir) / "cgroup.procs").empty();
-  rmdir(dir.c_str());
+  for (int i = 0; i < 200 && rmdir(dir.c_str()) != 0; ++i) usleep(5000);  // EBUSY until emptied
+  EXPECT_NE(access(dir.c_str(), F_OK), 0) << dir << " was left behind";
   EXPECT_TRUE(member) << "the stressor never joined " << dir;
   EXPECT_EQ(code, 0);
   EXPECT_TRUE(empty_after);  // the stressor is gone
