@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "net/http_server.h"
+#include "net/test_client.h"
 
 namespace llmrca::sim {
 namespace {
@@ -82,17 +83,8 @@ TEST(SpanExporterTest, PostsBatchesToTheCollectorAndFlushesOnStop) {
 }
 
 TEST(SpanExporterTest, AnAbsentCollectorCostsTheSpansNotTheCaller) {
-  // A loopback port nothing listens on.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
   SpanExporterOptions o;
-  o.url = fmt::format("http://127.0.0.1:{}/v1/traces", ntohs(addr.sin_port));
+  o.url = fmt::format("http://127.0.0.1:{}/v1/traces", net::test_support::UnusedLoopbackPort());
   o.period = std::chrono::milliseconds(10);
   auto e = SpanExporter::Start(o);
   ASSERT_TRUE(e.ok());

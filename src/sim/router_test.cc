@@ -24,6 +24,7 @@ namespace llmrca::sim {
 namespace {
 
 using net::test_support::Client;
+using net::test_support::UnusedLoopbackPort;
 using test_support::Events;
 using test_support::Post;
 using Json = nlohmann::json;
@@ -37,19 +38,6 @@ std::unique_ptr<ServeEngine> StartEngine(const std::string& name) {
   auto s = ServeEngine::Start(o);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(s).value() : nullptr;
-}
-
-// A loopback port nothing listens on: bound, then closed (connecting to it is refused).
-int RefusingPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 std::string Url(int port) { return fmt::format("http://127.0.0.1:{}", port); }
@@ -180,7 +168,7 @@ TEST(RouterTest, RetriesARefusedConnectionOnAnotherReplicaAndSkipsTheDeadOne) {
   auto live = StartEngine("ray-replicas-1");
   ASSERT_TRUE(live);
   RouterOptions o;
-  o.backends = {{"dead", Url(RefusingPort())}, {"live", Url(live->port())}};
+  o.backends = {{"dead", Url(UnusedLoopbackPort())}, {"live", Url(live->port())}};
   o.down_for = std::chrono::seconds(30);
   std::mutex mu;
   std::vector<std::string> lines;
@@ -262,7 +250,7 @@ TEST(RouterTest, LogsOneJsonObjectPerLineWithRaysFields) {
 
 TEST(RouterTest, AnswersServiceUnavailableWhenNoReplicaAnswers) {
   RouterOptions o;
-  o.backends = {{"a", Url(RefusingPort())}, {"b", Url(RefusingPort())}};
+  o.backends = {{"a", Url(UnusedLoopbackPort())}, {"b", Url(UnusedLoopbackPort())}};
   o.retries = 3;
   o.down_for = std::chrono::milliseconds(20);
   auto r = Router::Start(o);
