@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -93,14 +94,16 @@ Result<CgroupDir> CgroupOf(pid_t pid, std::string_view controller, const std::st
     if (m.version != CgroupVersion::kV2 || v2_path.empty()) continue;
     const std::string dir = root + Under(m, v2_path);
     std::string enabled;
-    if (ReadFile(dir + "/cgroup.controllers", enabled) &&
-        Contains(Split(std::string(Trim(enabled)), ' '), controller)) {
-      return CgroupDir{CgroupVersion::kV2, dir};
-    }
+    const std::string_view v2_name = controller == "blkio" ? "io" : controller;
+    const bool has = controller == "freezer"
+                         ? IsFile(dir + "/cgroup.freeze")
+                         : ReadFile(dir + "/cgroup.controllers", enabled) &&
+                               Contains(Split(std::string(Trim(enabled)), ' '), v2_name);
+    if (has) return CgroupDir{CgroupVersion::kV2, dir, v2_path == "/"};
   }
   for (const CgroupMount& m : mounts) {
     if (m.version == CgroupVersion::kV1 && !v1_path.empty() && Contains(m.controllers, controller)) {
-      return CgroupDir{CgroupVersion::kV1, root + Under(m, v1_path)};
+      return CgroupDir{CgroupVersion::kV1, root + Under(m, v1_path), v1_path == "/"};
     }
   }
   return Status::NotFound(fmt::format(
@@ -111,8 +114,15 @@ Result<CgroupDir> CgroupAt(const std::string& path) {
   if (!IsFile(path + "/cgroup.procs")) {
     return Status::NotFound(fmt::format("'{}' is not a cgroup directory (no cgroup.procs)", path));
   }
+  // A hierarchy's root is where it is mounted: another device than its parent directory.
+  std::string dir = std::filesystem::path(path).lexically_normal().string();
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const std::string parent = std::filesystem::path(dir).parent_path().string();
+  struct stat self_st {}, parent_st {};
+  const bool root = ::stat(dir.c_str(), &self_st) != 0 || ::stat(parent.c_str(), &parent_st) != 0 ||
+                    self_st.st_dev != parent_st.st_dev || dir == "/";
   return CgroupDir{IsFile(path + "/cgroup.controllers") ? CgroupVersion::kV2 : CgroupVersion::kV1,
-                   path};
+                   path, root};
 }
 
 }  // namespace llmrca::chaos

@@ -21,6 +21,7 @@ enum class CgroupVersion { kV1, kV2 };
 struct CgroupDir {
   CgroupVersion version = CgroupVersion::kV2;
   std::string path;  // the cgroup's directory, below the root given
+  bool is_root = false;  // the hierarchy's root (every process of the machine)
   // The file a process joins the cgroup through (cgroup.procs in both versions).
   std::string procs_file() const { return path + "/cgroup.procs"; }
 };
@@ -36,9 +37,10 @@ struct CgroupMount {
 // Parses the cgroup mounts of a mountinfo text.
 std::vector<CgroupMount> ParseCgroupMounts(std::string_view mountinfo);
 
-// The cgroup of `pid` that holds `controller` ("cpu", "memory", ...): the v2 hierarchy when
-// the controller is enabled there (listed in the cgroup's cgroup.controllers), else the v1
-// hierarchy mounted with it. Files are read below `root` ("" for this machine).
+// The cgroup of `pid` that holds `controller` ("cpu", "memory", "blkio", "freezer" ...): the
+// v2 hierarchy when the controller is enabled there (listed in the cgroup's cgroup.controllers;
+// v1's blkio is v2's io, and v2's freezer is cgroup.freeze, in every non-root cgroup), else the
+// v1 hierarchy mounted with it. Files are read below `root` ("" for this machine).
 // kNotFound when neither hierarchy has the controller or the process does not exist.
 Result<CgroupDir> CgroupOf(pid_t pid, std::string_view controller, const std::string& root = "");
 

@@ -54,6 +54,17 @@ TEST(CgroupTest, FindsAContainersCgroupOnAV2Node) {
   auto at = CgroupAt(f.root() + dir);
   ASSERT_TRUE(at.ok());
   EXPECT_EQ(at->version, CgroupVersion::kV2);
+  EXPECT_FALSE(at->is_root);
+  // v1's blkio is v2's io; v2's freezer is the cgroup.freeze file of any non-root cgroup.
+  auto io = CgroupOf(42, "blkio", f.root());
+  ASSERT_TRUE(io.ok()) << io.status().ToString();
+  EXPECT_EQ(io->path, f.root() + dir);
+  EXPECT_EQ(CgroupOf(42, "freezer", f.root()).status().code(), StatusCode::kNotFound);
+  f.Write(dir + "/cgroup.freeze", "0\n");
+  auto freezer = CgroupOf(42, "freezer", f.root());
+  ASSERT_TRUE(freezer.ok()) << freezer.status().ToString();
+  EXPECT_EQ(freezer->version, CgroupVersion::kV2);
+  EXPECT_FALSE(freezer->is_root);
 }
 
 TEST(CgroupTest, FallsBackToV1WhereTheUnifiedHierarchyLacksTheController) {

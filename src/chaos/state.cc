@@ -1,5 +1,6 @@
 #include "chaos/state.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "chaos/process.h"
 #include "chaos/tc.h"
 
 namespace llmrca::chaos {
@@ -23,12 +25,22 @@ using Json = nlohmann::json;
 Status WriteAll(const std::string& path, const std::vector<UndoAction>& actions) {
   const std::string tmp = path + ".tmp";
   {
+    // 0600: a "start" action holds a service's environment, which may hold secrets.
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return Status::IoError(
+          fmt::format("cannot write the chaos journal '{}': {}", tmp, std::strerror(errno)));
+    }
+    ::close(fd);
     std::ofstream out(tmp, std::ios::trunc);
     for (const UndoAction& a : actions) {
-      out << Json{{"id", a.id}, {"action", a.action}, {"pid", a.pid}, {"note", a.note},
-                  {"command", a.command}}
-                 .dump()
-          << "\n";
+      Json j{{"id", a.id}, {"action", a.action}, {"pid", a.pid}, {"note", a.note},
+             {"command", a.command}};
+      if (!a.path.empty()) j["path"] = a.path;
+      if (!a.content.empty()) j["content"] = a.content;
+      if (!a.cwd.empty()) j["cwd"] = a.cwd;
+      if (!a.env.empty()) j["env"] = a.env;
+      out << j.dump() << "\n";
     }
     if (!out) return Status::IoError(fmt::format("cannot write the chaos journal '{}'", tmp));
   }
@@ -40,6 +52,17 @@ Status WriteAll(const std::string& path, const std::vector<UndoAction>& actions)
 }
 
 }  // namespace
+
+UndoAction MakeUndo(std::string id, std::string action, int pid, std::string note,
+                    std::vector<std::string> command) {
+  UndoAction a;
+  a.id = std::move(id);
+  a.action = std::move(action);
+  a.pid = pid;
+  a.note = std::move(note);
+  a.command = std::move(command);
+  return a;
+}
 
 std::string DefaultStatePath() {
   if (const char* p = std::getenv("LLMRCA_CHAOS_STATE"); p != nullptr && *p != '\0') return p;
@@ -60,11 +83,18 @@ Result<std::vector<UndoAction>> JournalRead(const std::string& path) {
         !j["pid"].is_number_integer()) {
       return Status::DataError(fmt::format("{}:{}: not a chaos journal entry", path, n));
     }
-    UndoAction a{j.value("id", ""), j["action"].get<std::string>(), j["pid"].get<int>(),
-                  j.value("note", ""), {}};
-    if (j.contains("command") && j["command"].is_array()) {
-      for (const Json& arg : j["command"]) {
-        if (arg.is_string()) a.command.push_back(arg.get<std::string>());
+    UndoAction a;
+    a.id = j.value("id", "");
+    a.action = j["action"].get<std::string>();
+    a.pid = j["pid"].get<int>();
+    a.note = j.value("note", "");
+    a.path = j.value("path", "");
+    a.content = j.value("content", "");
+    a.cwd = j.value("cwd", "");
+    for (const char* list : {"command", "env"}) {
+      if (!j.contains(list) || !j[list].is_array()) continue;
+      for (const Json& item : j[list]) {
+        if (item.is_string()) (list[0] == 'c' ? a.command : a.env).push_back(item.get<std::string>());
       }
     }
     out.push_back(std::move(a));
@@ -99,6 +129,24 @@ Result<std::vector<std::string>> Recover(const std::string& path) {
       Result<std::string> r = RunCommand(a.command);
       done.push_back(r.ok() ? fmt::format("ran '{}' ({})", fmt::join(a.command, " "), a.note)
                             : r.status().message());
+      continue;
+    }
+    if (a.action == "write" && !a.path.empty()) {
+      const Status w = WriteControlFile(a.path, a.content);
+      done.push_back(w.ok() ? fmt::format("wrote {} to {} ({})", a.content, a.path, a.note)
+                            : w.message());
+      continue;
+    }
+    if (a.action == "start" && !a.command.empty()) {
+      ProcessCommand c;
+      c.argv = a.command;
+      c.exe = a.path;
+      c.cwd = a.cwd;
+      c.env = a.env;
+      const Result<pid_t> pid = StartDetached(c);
+      done.push_back(pid.ok() ? fmt::format("started '{}' again as pid {} ({})",
+                                            fmt::join(a.command, " "), *pid, a.note)
+                              : pid.status().message());
       continue;
     }
     int sig = 0;

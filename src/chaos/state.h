@@ -15,11 +15,21 @@ namespace llmrca::chaos {
 struct UndoAction {
   std::string id;      // unique per fault run
   std::string action;  // "continue" (SIGCONT a paused pid), "kill" (SIGKILL a stressor pid),
-                       // "run" (run `command`, e.g. tc qdisc del)
+                       // "run" (run `command`, e.g. tc qdisc del), "write" (write `content`
+                       // to the file `path`, e.g. THAWED to a freezer cgroup), "start" (start
+                       // `command` again, detached, in `cwd` with `env`: a killed service)
   int pid = 0;
   std::string note;    // what it belongs to, for the user
   std::vector<std::string> command;
+  std::string path;
+  std::string content;
+  std::string cwd;
+  std::vector<std::string> env;  // NAME=value; the journal file is created mode 0600
 };
+
+// An action with the common fields; the rest are set by the caller when its kind needs them.
+UndoAction MakeUndo(std::string id, std::string action, int pid, std::string note,
+                    std::vector<std::string> command = {});
 
 // The default journal: $LLMRCA_CHAOS_STATE, else /tmp/llmrca-chaos-<uid>.state.
 std::string DefaultStatePath();

@@ -22,8 +22,8 @@ TEST(ChaosStateTest, AddsRemovesAndReadsBackEntries) {
   const std::string path = TempPath();
   std::remove(path.c_str());
   EXPECT_TRUE(JournalRead(path)->empty());  // no file: nothing to undo
-  ASSERT_TRUE(JournalAdd(path, {"a", "continue", 11, "pause of 11", {}}).ok());
-  ASSERT_TRUE(JournalAdd(path, {"b", "kill", 12, "cpu stressor", {"tc", "qdisc"}}).ok());
+  ASSERT_TRUE(JournalAdd(path, MakeUndo("a", "continue", 11, "pause of 11", {})).ok());
+  ASSERT_TRUE(JournalAdd(path, MakeUndo("b", "kill", 12, "cpu stressor", {"tc", "qdisc"})).ok());
   auto all = JournalRead(path);
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 2u);
@@ -52,8 +52,8 @@ TEST(ChaosStateTest, RecoverResumesAPausedProcessLeftBehind) {
   ASSERT_EQ(::waitpid(child, &status, WUNTRACED), child);
   ASSERT_TRUE(WIFSTOPPED(status));
   const std::string path = TempPath();
-  ASSERT_TRUE(JournalAdd(path, {"f1", "continue", child, "pause", {}}).ok());
-  ASSERT_TRUE(JournalAdd(path, {"f2", "run", 0, "a command", {"true"}}).ok());
+  ASSERT_TRUE(JournalAdd(path, MakeUndo("f1", "continue", child, "pause", {})).ok());
+  ASSERT_TRUE(JournalAdd(path, MakeUndo("f2", "run", 0, "a command", {"true"})).ok());
   auto done = Recover(path);
   ASSERT_TRUE(done.ok());
   ASSERT_EQ(done->size(), 2u);

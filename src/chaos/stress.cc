@@ -1,9 +1,13 @@
 #include "chaos/stress.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -66,6 +70,89 @@ Status RunMemoryStress(int64_t bytes, std::chrono::duration<double> ramp,
   return Status::Ok();
 }
 
+Result<DiskStressStats> RunDiskStress(const DiskStressOptions& o,
+                                      std::chrono::duration<double> duration,
+                                      const std::atomic<bool>& stop) {
+  constexpr int64_t kBlock = 64 << 10;
+  if (o.write_bps <= 0 && o.read_bps <= 0) {
+    return Status::InvalidArgument("disk stress: give a write rate, a read rate or both");
+  }
+  if (o.write_bps < 0 || o.read_bps < 0) return Status::InvalidArgument("disk stress: negative rate");
+  if (o.file_bytes < kBlock) {
+    return Status::InvalidArgument(fmt::format("disk stress: the file size must be >= {}", kBlock));
+  }
+  const std::string templ = o.dir + "/llmrca-disk-stress-XXXXXX";
+  std::vector<char> name(templ.begin(), templ.end());
+  name.push_back('\0');
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0) {
+    return Status::Unavailable(fmt::format("disk stress: cannot create a scratch file in '{}': {}",
+                                           o.dir, std::strerror(errno)));
+  }
+  ::unlink(name.data());  // space returns when the descriptor closes, however this process ends
+  const int64_t span = o.file_bytes / kBlock * kBlock;
+  std::vector<char> block(kBlock);
+  for (int64_t i = 0; i < kBlock; ++i) block[static_cast<size_t>(i)] = static_cast<char>(i * 131 + 7);
+  DiskStressStats st;
+  const auto fail = [&](const char* what) {
+    const int e = errno;
+    ::close(fd);
+    return Status::Unavailable(fmt::format("disk stress: {} in '{}' failed: {}", what, o.dir,
+                                           std::strerror(e)));
+  };
+  // Reads need data on the device: without writes, lay down a file of its own first (not
+  // counted; at most 16 MiB).
+  int64_t readable = 0;
+  if (o.write_bps == 0) {
+    readable = std::min<int64_t>(span, 16 << 20);
+    for (int64_t at = 0; at < readable; at += kBlock) {
+      if (::pwrite(fd, block.data(), kBlock, at) != kBlock) return fail("writing the read file");
+    }
+    if (::fdatasync(fd) != 0) return fail("fdatasync");
+  }
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration_cast<Clock::duration>(duration);
+  int64_t write_at = 0, read_at = 0;
+  while (!stop.load() && Clock::now() < end) {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    // Writes: catch up to rate x elapsed, whole blocks (the last one partial).
+    bool wrote = false;
+    while (st.bytes_written < static_cast<int64_t>(elapsed * static_cast<double>(o.write_bps))) {
+      const int64_t n = std::min<int64_t>(
+          kBlock, static_cast<int64_t>(elapsed * static_cast<double>(o.write_bps)) - st.bytes_written);
+      if (::pwrite(fd, block.data(), static_cast<size_t>(n), write_at) != n) return fail("write");
+      st.bytes_written += n;
+      write_at += n;
+      if (write_at >= span) write_at = 0;
+      readable = std::max(readable, write_at == 0 ? span : write_at);
+      wrote = true;
+    }
+    if (wrote && o.fsync) {
+      const auto t0 = Clock::now();
+      if (::fdatasync(fd) != 0) return fail("fdatasync");
+      st.fsync_max_ms = std::max(
+          st.fsync_max_ms, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      ++st.fsyncs;
+    }
+    while (readable > 0 &&
+           st.bytes_read < static_cast<int64_t>(elapsed * static_cast<double>(o.read_bps))) {
+      const int64_t n = std::min<int64_t>(
+          {kBlock, readable - read_at,
+           static_cast<int64_t>(elapsed * static_cast<double>(o.read_bps)) - st.bytes_read});
+      // Dropped from the page cache first, so the read goes to the device (dirty pages written
+      // by this process stay until they are flushed: with --fsync they are).
+      ::posix_fadvise(fd, read_at, n, POSIX_FADV_DONTNEED);
+      if (::pread(fd, block.data(), static_cast<size_t>(n), read_at) != n) return fail("read");
+      st.bytes_read += n;
+      read_at += n;
+      if (read_at >= readable) read_at = 0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::close(fd);
+  return st;
+}
+
 Result<int64_t> ParseByteSize(std::string_view text) {
   std::string t(Trim(text));
   int64_t unit = 1;
@@ -100,6 +187,20 @@ double ProcessCpuSeconds(int pid) {
     if (i == 15) stime = std::stoull(f);
   }
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+ProcessIo ReadProcessIo(int pid) {
+  ProcessIo io;
+  std::ifstream in(fmt::format("/proc/{}/io", pid));
+  std::string key;
+  int64_t value = 0;
+  while (in >> key >> value) {
+    if (key == "rchar:") io.rchar = value;
+    if (key == "wchar:") io.wchar = value;
+    if (key == "read_bytes:") io.read_bytes = value;
+    if (key == "write_bytes:") io.write_bytes = value;
+  }
+  return io;
 }
 
 int64_t ProcessRssBytes(int pid) {

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -57,6 +58,60 @@ TEST(StressTest, MemoryRampsToItsSizeAndStopsOnRequest) {
   EXPECT_LT(ProcessRssBytes(::getpid()) - before, 16LL << 20);  // released
   EXPECT_GT(ProcessCpuSeconds(::getpid()), 0);
   EXPECT_EQ(ProcessCpuSeconds(-5), -1);
+}
+
+TEST(StressTest, DiskWritesAtItsRateAndLeavesNoFile) {
+  // 4 MiB/s for 1 s with fdatasync: the process's own write counter (/proc/self/io wchar, the
+  // kernel's count, not the stressor's) rises by 4 MiB, give or take the pacing's 10 ms slices
+  // and a slow fsync. Nothing is left in the directory (the file is unlinked once open).
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("llmrca_disk_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  DiskStressOptions o;
+  o.dir = dir.string();
+  o.write_bps = 4 << 20;
+  o.fsync = true;
+  o.file_bytes = 1 << 20;  // writes wrap within 1 MiB
+  std::atomic<bool> stop{false};
+  const ProcessIo before = ReadProcessIo(::getpid());
+  ASSERT_GE(before.wchar, 0);
+  bool empty_during = false;
+  std::thread look([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    empty_during = std::filesystem::is_empty(dir);
+  });
+  Result<DiskStressStats> st = RunDiskStress(o, std::chrono::seconds(1), stop);
+  look.join();
+  const int64_t written = ReadProcessIo(::getpid()).wchar - before.wchar;
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_GE(written, 3.4 * (1 << 20));
+  EXPECT_LE(written, 4.3 * (1 << 20));
+  EXPECT_EQ(st->bytes_written, written);  // nothing else in this process wrote meanwhile
+  EXPECT_GT(st->fsyncs, 10);              // one per 10 ms slice with writes, ~100
+  EXPECT_TRUE(empty_during);
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+
+  // Reads alone: at their rate, from a file laid down first.
+  DiskStressOptions r;
+  r.dir = dir.string();
+  r.read_bps = 2 << 20;
+  r.file_bytes = 1 << 20;
+  Result<DiskStressStats> rs = RunDiskStress(r, std::chrono::milliseconds(500), stop);
+  ASSERT_TRUE(rs.ok()) << rs.status().ToString();
+  EXPECT_GE(rs->bytes_read, 0.8 * (1 << 20));
+  EXPECT_LE(rs->bytes_read, 1.1 * (1 << 20));
+  EXPECT_EQ(rs->bytes_written, 0);
+
+  DiskStressOptions none;
+  none.dir = dir.string();
+  EXPECT_EQ(RunDiskStress(none, std::chrono::seconds(1), stop).status().code(),
+            StatusCode::kInvalidArgument);
+  DiskStressOptions nowhere = o;
+  nowhere.dir = "/nonexistent/dir";
+  const Status s = RunDiskStress(nowhere, std::chrono::seconds(1), stop).status();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("/nonexistent/dir"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -16,11 +17,16 @@
 namespace llmrca::chaos {
 namespace {
 
-std::vector<std::string> Prefix(const TcFault& f) {
-  std::vector<std::string> argv;
+Command Prefix(const TcFault& f, const char* tool = "tc") {
+  Command argv;
   if (!f.netns.empty()) argv = {"ip", "netns", "exec", f.netns};
-  argv.push_back("tc");
+  argv.push_back(tool);
   return argv;
+}
+
+Command Join(Command a, std::initializer_list<std::string> rest) {
+  a.insert(a.end(), rest);
+  return a;
 }
 
 std::string Num(double v) { return fmt::format("{}", v); }
@@ -59,12 +65,18 @@ Status ValidateTcFault(const TcFault& f) {
     return Status::InvalidArgument("network fault: --rate (tbf) cannot be combined with netem "
                                    "faults in one fault; run two");
   }
+  if (f.ingress && (f.ifb.empty() || f.ifb.size() > 15 || f.ifb == f.dev)) {
+    return Status::InvalidArgument(
+        "network fault: ingress needs an ifb device name of 1 to 15 characters, not the "
+        "interface's own");
+  }
   return Status::Ok();
 }
 
-std::vector<std::string> TcApplyCommand(const TcFault& f) {
-  std::vector<std::string> a = Prefix(f);
-  a.insert(a.end(), {"qdisc", "add", "dev", f.dev, "root"});
+std::vector<Command> TcApplyCommands(const TcFault& f) {
+  const std::string& shaped = f.ingress ? f.ifb : f.dev;
+  Command a = Prefix(f);
+  a.insert(a.end(), {"qdisc", "add", "dev", shaped, "root"});
   if (UsesNetem(f)) {
     a.push_back("netem");
     if (f.delay_ms > 0) {
@@ -80,20 +92,23 @@ std::vector<std::string> TcApplyCommand(const TcFault& f) {
   } else {
     a.insert(a.end(), {"tbf", "rate", f.rate, "burst", f.burst, "latency", Num(f.latency_ms) + "ms"});
   }
-  return a;
+  if (!f.ingress) return {a};
+  return {Join(Prefix(f, "ip"), {"link", "add", f.ifb, "type", "ifb"}),
+          Join(Prefix(f, "ip"), {"link", "set", "dev", f.ifb, "up"}),
+          Join(Prefix(f), {"qdisc", "add", "dev", f.dev, "handle", "ffff:", "ingress"}),
+          Join(Prefix(f), {"filter", "add", "dev", f.dev, "parent", "ffff:", "protocol", "all",
+                           "u32", "match", "u32", "0", "0", "action", "mirred", "egress",
+                           "redirect", "dev", f.ifb}),
+          a};
 }
 
-std::vector<std::string> TcRemoveCommand(const TcFault& f) {
-  std::vector<std::string> a = Prefix(f);
-  a.insert(a.end(), {"qdisc", "del", "dev", f.dev, "root"});
-  return a;
+std::vector<Command> TcRemoveCommands(const TcFault& f) {
+  if (!f.ingress) return {Join(Prefix(f), {"qdisc", "del", "dev", f.dev, "root"})};
+  return {Join(Prefix(f), {"qdisc", "del", "dev", f.dev, "ingress"}),
+          Join(Prefix(f, "ip"), {"link", "del", f.ifb})};
 }
 
-std::vector<std::string> TcShowCommand(const TcFault& f) {
-  std::vector<std::string> a = Prefix(f);
-  a.insert(a.end(), {"qdisc", "show", "dev", f.dev});
-  return a;
-}
+Command TcShowCommand(const TcFault& f) { return Join(Prefix(f), {"qdisc", "show", "dev", f.dev}); }
 
 Result<std::string> RunCommand(const std::vector<std::string>& argv) {
   char tmpl[] = "/tmp/llmrca-cmd-XXXXXX";
@@ -134,6 +149,15 @@ Status ApplyTcFault(const TcFault& f) {
   std::istringstream lines(shown);
   std::string line;
   while (std::getline(lines, line)) {
+    if (f.ingress) {
+      if (line.find("qdisc ingress") != std::string::npos ||
+          line.find("qdisc clsact") != std::string::npos) {
+        return Status::InvalidArgument(fmt::format(
+            "{} already has an ingress qdisc; llmrca will not replace it (remove it first: tc "
+            "qdisc del dev {} ingress)", f.dev, f.dev));
+      }
+      continue;
+    }
     if (line.find(" root") == std::string::npos) continue;
     std::istringstream words(line);
     std::string qdisc, kind;
@@ -146,11 +170,26 @@ Status ApplyTcFault(const TcFault& f) {
           f.dev, kind, f.dev));
     }
   }
-  Result<std::string> applied = RunCommand(TcApplyCommand(f));
-  if (!applied.ok()) {
+  const std::vector<Command> steps = TcApplyCommands(f);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    Result<std::string> applied = RunCommand(steps[i]);
+    if (applied.ok()) continue;
+    if (i > 0) {
+      for (const Command& undo : TcRemoveCommands(f)) {
+        Result<std::string> undone = RunCommand(undo);
+        (void)undone;  // best effort: some of them were never made
+      }
+    }
     const std::string& m = applied.status().message();
+    if (m.find("Unknown device type") != std::string::npos) {
+      return Status::Unavailable(
+          "this kernel has no ifb device (ifb is not built or loadable here), which ingress "
+          "shaping needs; shape egress on the sending side instead, or use `llmrca chaos proxy`");
+    }
     if (m.find("qdisc kind is unknown") != std::string::npos) {
-      const char* kind = UsesNetem(f) ? "netem" : "tbf";
+      const bool ingress_step =
+          std::find(steps[i].begin(), steps[i].end(), "ingress") != steps[i].end();
+      const char* kind = ingress_step ? "ingress" : UsesNetem(f) ? "netem" : "tbf";
       return Status::Unavailable(fmt::format(
           "this kernel has no {} qdisc (sch_{} is not built or loadable here); for delay, loss "
           "and bandwidth faults without kernel support use `llmrca chaos proxy`",
@@ -162,8 +201,12 @@ Status ApplyTcFault(const TcFault& f) {
 }
 
 Status RemoveTcFault(const TcFault& f) {
-  Result<std::string> r = RunCommand(TcRemoveCommand(f));
-  return r.ok() ? Status::Ok() : r.status();
+  Status first;
+  for (const Command& c : TcRemoveCommands(f)) {
+    Result<std::string> r = RunCommand(c);
+    if (!r.ok() && first.ok()) first = r.status();
+  }
+  return first;
 }
 
 }  // namespace llmrca::chaos

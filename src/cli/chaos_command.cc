@@ -3,24 +3,21 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <cstring>
-#include <optional>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <memory>
-#include <thread>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
 
 #include "base/strings.h"
 #include "base/subprocess.h"
 #include "chaos/cgroup.h"
 #include "chaos/fault_record.h"
+#include "chaos/faults.h"
 #include "chaos/state.h"
 #include "chaos/stress.h"
 #include "chaos/tc.h"
@@ -54,179 +51,156 @@ std::chrono::microseconds Micros(double ms) {
   return std::chrono::microseconds(static_cast<int64_t>(ms * 1000));
 }
 
-}  // namespace
+constexpr const char* kKinds[] = {"proxy", "cpu", "memory", "disk", "process", "network"};
 
-void AddChaosCommand(CLI::App& app, CliContext& ctx) {
-  CLI::App* cmd = app.add_subcommand("chaos", "Inject a fault for a bounded time, restore, and "
-                                              "write the fault's record");
-  cmd->require_subcommand(1);
-  auto f = std::make_shared<ChaosProxyFlags>();
-  CLI::App* proxy = cmd->add_subcommand(
-      "proxy",
-      "A TCP proxy that delays, slows, stalls, times out, resets or refuses what it relays "
-      "(Toxiproxy's faults; no root or kernel support needed)");
-  proxy->footer(
-      "Clients connect to --listen instead of the upstream. Latency applies per chunk read:\n"
-      "arrival + delay + U[-jitter, +jitter), in order. A stall delays a chunk as a lost\n"
-      "segment's retransmission does. The fault record (JSON: type, target, params, start, end,\n"
-      "outcome) goes to --record or stdout when the duration ends or on Ctrl-C / SIGTERM.\n"
-      "Example, one replica 1,000 +- 100 ms slower (the study's network fault):\n"
-      "  llmrca chaos proxy --listen 127.0.0.1:9001 --upstream 127.0.0.1:8001 \\\n"
-      "    --delay 1000 --jitter 100 --duration 60");
-  proxy->add_option("--listen", f->listen, "HOST:PORT to accept clients on (port 0: any)")
-      ->default_val("127.0.0.1:0");
-  proxy->add_option("--upstream", f->upstream, "HOST:PORT of the real server")->required();
-  proxy->add_option("--delay", f->delay_ms, "Latency added to each chunk, ms")
-      ->check(CLI::NonNegativeNumber);
-  proxy->add_option("--jitter", f->jitter_ms, "Uniform jitter around the delay, +- ms")
-      ->check(CLI::NonNegativeNumber);
-  proxy->add_option("--bandwidth", f->bandwidth_kbps, "Rate limit, KB/s (1 KB = 1,000 bytes)")
-      ->check(CLI::NonNegativeNumber);
-  proxy->add_option("--stall-probability", f->stall_probability,
-                    "Share of chunks that stall (packet loss as TCP shows it)")
-      ->check(CLI::Range(0.0, 1.0));
-  proxy->add_option("--stall-ms", f->stall_ms, "How long a stalled chunk waits")
-      ->default_val(200)
-      ->check(CLI::NonNegativeNumber);
-  proxy->add_flag("--timeout", f->timeout, "Relay nothing (the connection hangs)");
-  proxy->add_option("--timeout-close-ms", f->timeout_close_ms,
-                    "With --timeout: close the connection after this long (0: never)")
-      ->check(CLI::NonNegativeNumber);
-  proxy->add_flag("--reset", f->reset, "Reset (RST) every new connection");
-  proxy->add_flag("--down", f->down, "Accept and close at once (the upstream is gone)");
-  proxy->add_option("--stream", f->stream, "Direction(s) the faults apply to")
-      ->check(CLI::IsMember({"downstream", "upstream", "both"}))
-      ->default_val("downstream");
-  proxy->add_option("--toxicity", f->toxicity, "Share of connections affected")
-      ->default_val(1)
-      ->check(CLI::Range(0.0, 1.0));
-  proxy->add_option("--duration", f->duration_s, "How long the fault lasts, seconds")
+// The options of one fault kind, on `c`. The same definitions parse the command line and the
+// entries of a schedule file.
+void AddFaultOptions(CLI::App* c, const std::string& kind, ChaosFaultFlags& f) {
+  f.kind = kind;
+  c->add_option("--duration", f.duration_s, "How long the fault lasts, seconds")
       ->required()
       ->check(CLI::PositiveNumber);
-  proxy->add_option("--record", f->record, "Write the fault record to this file (default: "
-                    "stdout)");
-  proxy->add_flag("--dry-run", f->dry_run, "Print what would be done and the record, inject "
-                  "nothing");
-  proxy->callback([f, &ctx] { ctx.status = RunChaosProxy(*f); });
-
-  const auto common = [](CLI::App* c, ChaosHostFlags& h) {
-    c->add_option("--duration", h.duration_s, "How long the fault lasts, seconds")
-        ->required()
-        ->check(CLI::PositiveNumber);
-    c->add_option("--record", h.record, "Write the fault record to this file (default: stdout)");
-    c->add_option("--state", h.state, "The undo journal (default: $LLMRCA_CHAOS_STATE or "
-                  "/tmp/llmrca-chaos-<uid>.state)");
-    c->add_flag("--dry-run", h.dry_run, "Print what would be done and the record, inject nothing");
+  const auto target = [&] {
+    c->add_option("--pid", f.pid, "Run inside this process's cgroup (charged to its container)");
+    c->add_option("--cgroup", f.cgroup, "Run inside this cgroup directory (v1 or v2)");
   };
-  const auto target = [](CLI::App* c, ChaosHostFlags& h) {
-    c->add_option("--pid", h.pid, "Run inside this process's cgroup (charged to its container)");
-    c->add_option("--cgroup", h.cgroup, "Run inside this cgroup directory (v1 or v2)");
-  };
-  auto cpu = std::make_shared<ChaosHostFlags>();
-  cpu->kind = "cpu";
-  CLI::App* c = cmd->add_subcommand("cpu", "CPU stress: workers busy a share of every 100 ms");
-  c->add_option("--workers", cpu->workers, "Busy threads")->default_val(1)->check(CLI::Range(1, 1024));
-  c->add_option("--load", cpu->load, "Percent of each period a worker is busy")
-      ->default_val(100)
-      ->check(CLI::Range(1.0, 100.0));
-  target(c, *cpu);
-  common(c, *cpu);
-  c->footer("The study's CPU fault: llmrca chaos cpu --workers 16 --load 100 --pid PID --duration 60");
-  c->callback([cpu, &ctx] { ctx.status = RunChaosHost(*cpu); });
-
-  auto mem = std::make_shared<ChaosHostFlags>();
-  mem->kind = "memory";
-  CLI::App* m = cmd->add_subcommand("memory", "Memory stress: allocate and touch SIZE, ramped");
-  m->add_option("--size", mem->size, "Bytes to hold (k, M, G: powers of 1,024)")->default_val("256M");
-  m->add_option("--ramp", mem->ramp_s, "Seconds to reach the size (0: at once)")
-      ->check(CLI::NonNegativeNumber);
-  target(m, *mem);
-  common(m, *mem);
-  m->footer("The study's memory fault: llmrca chaos memory --size 8G --pid PID --duration 60");
-  m->callback([mem, &ctx] { ctx.status = RunChaosHost(*mem); });
-
-  auto proc = std::make_shared<ChaosHostFlags>();
-  proc->kind = "process";
-  CLI::App* p = cmd->add_subcommand("process", "Pause (SIGSTOP, resumed at the end) or kill a "
-                                               "process");
-  p->add_option("--pid", proc->pid, "The process")->required();
-  p->add_option("--action", proc->action, "pause or kill")
-      ->check(CLI::IsMember({"pause", "kill"}))
-      ->default_val("pause");
-  common(p, *proc);
-  p->callback([proc, &ctx] { ctx.status = RunChaosHost(*proc); });
-
-  auto net = std::make_shared<ChaosNetworkFlags>();
-  CLI::App* n = cmd->add_subcommand(
-      "network", "tc on one named interface: netem delay/loss/duplicate/corrupt where the kernel "
-                 "has it, tbf rate limits; undone by restoring the default root qdisc");
-  n->add_option("--dev", net->dev, "The interface (nothing else is touched)")->required();
-  n->add_option("--netns", net->netns, "A named network namespace (ip netns) holding it");
-  n->add_option("--delay", net->delay_ms, "netem delay, ms")->check(CLI::NonNegativeNumber);
-  n->add_option("--jitter", net->jitter_ms, "netem jitter, ms")->check(CLI::NonNegativeNumber);
-  n->add_option("--correlation", net->correlation_pct, "netem delay correlation, %")
-      ->check(CLI::Range(0.0, 100.0));
-  n->add_option("--loss", net->loss_pct, "netem loss, %")->check(CLI::Range(0.0, 100.0));
-  n->add_option("--duplicate", net->duplicate_pct, "netem duplicate, %")->check(CLI::Range(0.0, 100.0));
-  n->add_option("--corrupt", net->corrupt_pct, "netem corrupt, %")->check(CLI::Range(0.0, 100.0));
-  n->add_option("--rate", net->rate, "tbf rate limit, e.g. 1mbit (alone, not with netem)");
-  n->add_option("--burst", net->burst, "tbf burst")->default_val("32kbit");
-  n->add_option("--duration", net->duration_s, "How long the fault lasts, seconds")
-      ->required()
-      ->check(CLI::PositiveNumber);
-  n->add_option("--record", net->record, "Write the fault record to this file (default: stdout)");
-  n->add_option("--state", net->state, "The undo journal (default as for the other faults)");
-  n->add_flag("--dry-run", net->dry_run, "Print the tc commands and the record, change nothing");
-  n->footer("The study's network fault, where the kernel has netem:\n"
-            "  llmrca chaos network --dev eth0 --delay 1000 --jitter 100 --duration 60\n"
-            "Without netem (these build machines), the same through the proxy:\n"
-            "  llmrca chaos proxy --upstream HOST:PORT --delay 1000 --jitter 100 --duration 60");
-  n->callback([net, &ctx] { ctx.status = RunChaosNetwork(*net); });
-
-  auto state = std::make_shared<std::string>();
-  CLI::App* r = cmd->add_subcommand(
-      "recover", "Undo what a killed or crashed injector left (resume paused processes, kill "
-                 "stressors), from the journal");
-  r->add_option("--state", *state, "The undo journal (default as for the faults)");
-  r->callback([state, &ctx] {
-    Result<std::vector<std::string>> done =
-        chaos::Recover(state->empty() ? chaos::DefaultStatePath() : *state);
-    if (!done.ok()) {
-      ctx.status = done.status();
-      return;
-    }
-    std::string text = done->empty() ? "nothing to recover\n" : "";
-    for (const std::string& line : *done) text += line + "\n";
-    ctx.status = WriteStdout(text);
-  });
-
-  // The stressor process itself, started by `chaos cpu|memory` inside the target's cgroup.
-  auto worker = std::make_shared<ChaosHostFlags>();
-  CLI::App* w = cmd->add_subcommand("stress-worker", "");  // hidden: an empty description
-  w->group("");
-  w->add_option("kind", worker->kind)->required();
-  w->add_option("--workers", worker->workers);
-  w->add_option("--load", worker->load);
-  w->add_option("--size", worker->size);
-  w->add_option("--ramp", worker->ramp_s);
-  w->add_option("--duration", worker->duration_s)->required();
-  w->callback([worker, &ctx] {
-    std::atomic<bool>& stop = CatchStopSignals();
-    const std::chrono::duration<double> d(worker->duration_s);
-    if (worker->kind == "cpu") {
-      chaos::RunCpuStress(worker->workers, worker->load, d, stop);
-    } else {
-      Result<int64_t> bytes = chaos::ParseByteSize(worker->size);
-      ctx.status = bytes.ok() ? chaos::RunMemoryStress(*bytes, std::chrono::duration<double>(
-                                                                   worker->ramp_s),
-                                                       d, stop)
-                              : bytes.status();
-    }
-    ReleaseStopSignals();
-  });
+  if (kind == "proxy") {
+    c->add_option("--listen", f.listen, "HOST:PORT to accept clients on (port 0: any)")
+        ->default_val("127.0.0.1:0");
+    c->add_option("--upstream", f.upstream, "HOST:PORT of the real server")->required();
+    c->add_option("--delay", f.delay_ms, "Latency added to each chunk, ms")
+        ->check(CLI::NonNegativeNumber);
+    c->add_option("--jitter", f.jitter_ms, "Uniform jitter around the delay, +- ms")
+        ->check(CLI::NonNegativeNumber);
+    c->add_option("--bandwidth", f.bandwidth_kbps, "Rate limit, KB/s (1 KB = 1,000 bytes)")
+        ->check(CLI::NonNegativeNumber);
+    c->add_option("--stall-probability", f.stall_probability,
+                  "Share of chunks that stall (packet loss as TCP shows it)")
+        ->check(CLI::Range(0.0, 1.0));
+    c->add_option("--stall-ms", f.stall_ms, "How long a stalled chunk waits")
+        ->default_val(200)
+        ->check(CLI::NonNegativeNumber);
+    c->add_flag("--timeout", f.timeout, "Relay nothing (the connection hangs)");
+    c->add_option("--timeout-close-ms", f.timeout_close_ms,
+                  "With --timeout: close the connection after this long (0: never)")
+        ->check(CLI::NonNegativeNumber);
+    c->add_flag("--reset", f.reset, "Reset (RST) every new connection");
+    c->add_flag("--down", f.down, "Accept and close at once (the upstream is gone)");
+    c->add_option("--stream", f.stream, "Direction(s) the faults apply to")
+        ->check(CLI::IsMember({"downstream", "upstream", "both"}))
+        ->default_val("downstream");
+    c->add_option("--toxicity", f.toxicity, "Share of connections affected")
+        ->default_val(1)
+        ->check(CLI::Range(0.0, 1.0));
+  } else if (kind == "cpu") {
+    c->add_option("--workers", f.workers, "Busy threads")->default_val(1)->check(CLI::Range(1, 1024));
+    c->add_option("--load", f.load, "Percent of each period a worker is busy")
+        ->default_val(100)
+        ->check(CLI::Range(1.0, 100.0));
+    target();
+  } else if (kind == "memory") {
+    c->add_option("--size", f.size, "Bytes to hold (k, M, G: powers of 1,024)")->default_val("256M");
+    c->add_option("--ramp", f.ramp_s, "Seconds to reach the size (0: at once)")
+        ->check(CLI::NonNegativeNumber);
+    target();
+  } else if (kind == "disk") {
+    c->add_option("--write-rate", f.write_rate, "Bytes written per second (k, M, G)");
+    c->add_option("--read-rate", f.read_rate, "Bytes read back per second (k, M, G)");
+    c->add_flag("--fsync", f.fsync, "fdatasync after every 10 ms of writes");
+    c->add_option("--dir", f.dir, "Directory of the scratch file (on the disk to load)")
+        ->default_val("/tmp");
+    c->add_option("--file-size", f.file_size, "The scratch file's size; writes cycle within it")
+        ->default_val("64M");
+    target();
+  } else if (kind == "process") {
+    c->add_option("--pid", f.pid, "The process")->required();
+    c->add_option("--action", f.action, "pause, kill, or restart (kill, then start the same "
+                  "command again when the duration ends)")
+        ->check(CLI::IsMember({"pause", "kill", "restart"}))
+        ->default_val("pause");
+    c->add_option("--method", f.method, "How to pause: signal (SIGSTOP/SIGCONT to the process) "
+                  "or freezer (freeze its whole cgroup, as a container pause)")
+        ->check(CLI::IsMember({"signal", "freezer"}))
+        ->default_val("signal");
+    c->add_option("--restart-log", f.restart_log, "Where the restarted process's output goes "
+                  "(default: /dev/null)");
+  } else if (kind == "network") {
+    c->add_option("--dev", f.dev, "The interface (nothing else is touched)")->required();
+    c->add_option("--netns", f.netns, "A named network namespace (ip netns) holding it");
+    c->add_option("--direction", f.direction, "egress (sent) or ingress (received, shaped on an "
+                  "ifb device the fault creates)")
+        ->check(CLI::IsMember({"egress", "ingress"}))
+        ->default_val("egress");
+    c->add_option("--ifb", f.ifb, "Name of the ifb device for ingress (default: lrifb<pid>)");
+    c->add_option("--delay", f.delay_ms, "netem delay, ms")->check(CLI::NonNegativeNumber);
+    c->add_option("--jitter", f.jitter_ms, "netem jitter, ms")->check(CLI::NonNegativeNumber);
+    c->add_option("--correlation", f.correlation_pct, "netem delay correlation, %")
+        ->check(CLI::Range(0.0, 100.0));
+    c->add_option("--loss", f.loss_pct, "netem loss, %")->check(CLI::Range(0.0, 100.0));
+    c->add_option("--duplicate", f.duplicate_pct, "netem duplicate, %")->check(CLI::Range(0.0, 100.0));
+    c->add_option("--corrupt", f.corrupt_pct, "netem corrupt, %")->check(CLI::Range(0.0, 100.0));
+    c->add_option("--rate", f.rate, "tbf rate limit, e.g. 1mbit (alone, not with netem)");
+    c->add_option("--burst", f.burst, "tbf burst")->default_val("32kbit");
+  }
 }
 
-Status RunChaosProxy(const ChaosProxyFlags& f) {
+void AddRunOptions(CLI::App* c, ChaosRunFlags& r) {
+  c->add_option("--record", r.record, "Append the fault record(s) to this file (default: stdout)");
+  c->add_option("--state", r.state, "The undo journal (default: $LLMRCA_CHAOS_STATE or "
+                "/tmp/llmrca-chaos-<uid>.state)");
+  c->add_flag("--dry-run", r.dry_run, "Print the exact actions and the record(s); change nothing");
+}
+
+const char* Description(const std::string& kind) {
+  if (kind == "proxy") {
+    return "A TCP proxy that delays, slows, stalls, times out, resets or refuses what it relays "
+           "(Toxiproxy's faults; no root or kernel support needed)";
+  }
+  if (kind == "cpu") return "CPU stress: workers busy a share of every 100 ms";
+  if (kind == "memory") return "Memory stress: allocate and touch SIZE, ramped";
+  if (kind == "disk") {
+    return "Disk I/O stress: paced writes (optionally fsynced) and reads of a scratch file";
+  }
+  if (kind == "process") {
+    return "Pause (SIGSTOP or the freezer cgroup, resumed at the end), kill, or kill and "
+           "restart a process";
+  }
+  return "tc on one named interface: netem delay/loss/duplicate/corrupt where the kernel has it, "
+         "tbf rate limits; egress or ingress (ifb); undone at the end";
+}
+
+const char* Footer(const std::string& kind) {
+  if (kind == "proxy") {
+    return "Clients connect to --listen instead of the upstream. Latency applies per chunk read:\n"
+           "arrival + delay + U[-jitter, +jitter), in order. A stall delays a chunk as a lost\n"
+           "segment's retransmission does. The fault record (JSON: type, target, params, start,\n"
+           "end, outcome) goes to --record or stdout when the duration ends or on SIGINT/SIGTERM.\n"
+           "Example, one replica 1,000 +- 100 ms slower (the study's network fault):\n"
+           "  llmrca chaos proxy --listen 127.0.0.1:9001 --upstream 127.0.0.1:8001 \\\n"
+           "    --delay 1000 --jitter 100 --duration 60";
+  }
+  if (kind == "cpu") {
+    return "The study's CPU fault: llmrca chaos cpu --workers 16 --load 100 --pid PID --duration 60";
+  }
+  if (kind == "memory") {
+    return "The study's memory fault: llmrca chaos memory --size 8G --pid PID --duration 60";
+  }
+  if (kind == "disk") {
+    return "Example: llmrca chaos disk --pid PID --write-rate 50M --fsync --dir /var/lib/x "
+           "--duration 60\nThe scratch file is unlinked at once, so nothing stays on disk.";
+  }
+  if (kind == "process") {
+    return "Examples:\n"
+           "  llmrca chaos process --pid PID --action pause --method freezer --duration 30\n"
+           "  llmrca chaos process --pid PID --action restart --duration 10   (10 s of downtime)";
+  }
+  return "The study's network fault, where the kernel has netem:\n"
+         "  llmrca chaos network --dev eth0 --delay 1000 --jitter 100 --duration 60\n"
+         "Without netem (these build machines), the same through the proxy:\n"
+         "  llmrca chaos proxy --upstream HOST:PORT --delay 1000 --jitter 100 --duration 60";
+}
+
+Result<std::unique_ptr<chaos::Fault>> BuildProxyFault(const ChaosFaultFlags& f) {
   chaos::TcpProxyOptions o;
   LLMRCA_RETURN_IF_ERROR(ParseHostPort(f.listen, o.listen_host, o.listen_port, "--listen"));
   LLMRCA_RETURN_IF_ERROR(ParseHostPort(f.upstream, o.upstream_host, o.upstream_port, "--upstream"));
@@ -244,7 +218,6 @@ Status RunChaosProxy(const ChaosProxyFlags& f) {
   t.downstream = f.stream != "upstream";
   t.toxicity = f.toxicity;
   LLMRCA_RETURN_IF_ERROR(chaos::ValidateToxics(t));
-
   chaos::FaultRecord r;
   r.type = f.down ? "down"
            : f.reset ? "reset"
@@ -253,159 +226,103 @@ Status RunChaosProxy(const ChaosProxyFlags& f) {
            : f.stall_probability > 0 ? "loss"
            : f.bandwidth_kbps > 0 ? "bandwidth"
                                   : "none";
+  r.target = fmt::format("proxy {} -> {}", f.listen, f.upstream);
   r.params = {{"latency_ms", f.delay_ms}, {"jitter_ms", f.jitter_ms},
               {"bandwidth_kbps", f.bandwidth_kbps}, {"stall_probability", f.stall_probability},
               {"stall_ms", f.stall_ms}, {"timeout", f.timeout},
               {"timeout_close_ms", f.timeout_close_ms}, {"reset", f.reset}, {"down", f.down},
               {"stream", f.stream}, {"toxicity", f.toxicity}, {"duration_s", f.duration_s}};
-  const auto emit = [&](const chaos::FaultRecord& rec) { return EmitRecord(rec, f.record); };
-  if (f.dry_run) {
-    r.target = fmt::format("proxy {} -> {}", f.listen, f.upstream);
-    r.outcome = "dry run: nothing injected";
-    std::fprintf(stderr,
-                 "dry run: would listen on %s, relay to %s for %.3g s with the faults below\n",
-                 f.listen.c_str(), f.upstream.c_str(), f.duration_s);
-    return emit(r);
-  }
-  std::atomic<bool>& stop = CatchStopSignals();
-  Result<std::unique_ptr<chaos::TcpProxy>> proxy = chaos::TcpProxy::Start(o);
-  if (!proxy.ok()) {
-    ReleaseStopSignals();
-    return proxy.status();
-  }
-  r.target = fmt::format("proxy {}:{} -> {}", o.listen_host, (*proxy)->port(), f.upstream);
-  r.start = chaos::UnixSecondsNow();
-  std::fprintf(stderr, "chaos proxy listening on %s:%d -> %s (%s) for %.3g s\n",
-               o.listen_host.c_str(), (*proxy)->port(), f.upstream.c_str(), r.type.c_str(),
-               f.duration_s);
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(f.duration_s);
-  while (!stop.load() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  const bool signalled = stop.load();
-  const chaos::TcpProxyStats st = (*proxy)->stats();
-  proxy->reset();  // the fault ends: every proxied connection closes
-  ReleaseStopSignals();
-  r.end = chaos::UnixSecondsNow();
-  r.outcome = signalled ? "stopped by signal" : "completed";
-  r.params.emplace_back("connections", static_cast<double>(st.connections));
-  r.params.emplace_back("connections_affected", static_cast<double>(st.affected));
-  r.params.emplace_back("upstream_failures", static_cast<double>(st.upstream_failures));
-  return emit(r);
+  return chaos::MakeProxyFault(std::move(o), std::move(r));
 }
 
-Status RunChaosHost(const ChaosHostFlags& f) {
-  const std::string journal = f.state.empty() ? chaos::DefaultStatePath() : f.state;
+Result<std::unique_ptr<chaos::Fault>> BuildStressFault(const ChaosFaultFlags& f) {
+  if (f.pid != 0 && !f.cgroup.empty()) {
+    return Status::InvalidArgument("give --pid or --cgroup, not both");
+  }
+  const std::string controller = f.kind == "disk" ? "blkio" : f.kind;
+  std::optional<chaos::CgroupDir> cgroup;
+  if (f.pid != 0) {
+    LLMRCA_ASSIGN_OR_RETURN(cgroup, chaos::CgroupOf(f.pid, controller));
+  } else if (!f.cgroup.empty()) {
+    LLMRCA_ASSIGN_OR_RETURN(cgroup, chaos::CgroupAt(f.cgroup));
+  }
   chaos::FaultRecord r;
   r.type = f.kind;
-  std::vector<std::string> argv;
-  std::optional<chaos::CgroupDir> cgroup;
-  if (f.kind == "cpu" || f.kind == "memory") {
-    if (f.pid != 0 && !f.cgroup.empty()) {
-      return Status::InvalidArgument("give --pid or --cgroup, not both");
-    }
-    if (f.pid != 0) {
-      LLMRCA_ASSIGN_OR_RETURN(cgroup, chaos::CgroupOf(f.pid, f.kind));
-    } else if (!f.cgroup.empty()) {
-      LLMRCA_ASSIGN_OR_RETURN(cgroup, chaos::CgroupAt(f.cgroup));
-    }
-    r.target = cgroup ? fmt::format("cgroup {} ({})", cgroup->path,
-                                    cgroup->version == chaos::CgroupVersion::kV2 ? "v2" : "v1")
-                      : std::string("this host (llmrca's own cgroup)");
-    LLMRCA_ASSIGN_OR_RETURN(const std::string self, SelfExecutable());
-    // The worker bounds itself too (5 s past the fault) in case this process vanishes.
-    argv = {self, "chaos", "stress-worker", f.kind, "--duration", fmt::format("{}", f.duration_s + 5)};
-    if (f.kind == "cpu") {
-      argv.insert(argv.end(), {"--workers", std::to_string(f.workers), "--load", fmt::format("{}", f.load)});
-      r.params = {{"workers", static_cast<double>(f.workers)}, {"load", f.load}};
-    } else {
-      LLMRCA_ASSIGN_OR_RETURN(const int64_t bytes, chaos::ParseByteSize(f.size));
-      argv.insert(argv.end(), {"--size", std::to_string(bytes), "--ramp", fmt::format("{}", f.ramp_s)});
-      r.params = {{"bytes", static_cast<double>(bytes)}, {"ramp_s", f.ramp_s}};
-    }
+  r.target = cgroup ? fmt::format("cgroup {} ({})", cgroup->path,
+                                  cgroup->version == chaos::CgroupVersion::kV2 ? "v2" : "v1")
+                    : std::string("this host (llmrca's own cgroup)");
+  LLMRCA_ASSIGN_OR_RETURN(const std::string self, SelfExecutable());
+  // The worker bounds itself too (5 s past the fault) in case this process vanishes.
+  std::vector<std::string> argv = {self, "chaos", "stress-worker", f.kind, "--duration",
+                                   fmt::format("{}", f.duration_s + 5)};
+  if (f.kind == "cpu") {
+    argv.insert(argv.end(), {"--workers", std::to_string(f.workers), "--load", fmt::format("{}", f.load)});
+    r.params = {{"workers", static_cast<double>(f.workers)}, {"load", f.load}};
+  } else if (f.kind == "memory") {
+    LLMRCA_ASSIGN_OR_RETURN(const int64_t bytes, chaos::ParseByteSize(f.size));
+    argv.insert(argv.end(), {"--size", std::to_string(bytes), "--ramp", fmt::format("{}", f.ramp_s)});
+    r.params = {{"bytes", static_cast<double>(bytes)}, {"ramp_s", f.ramp_s}};
   } else {
-    if (f.pid <= 0 || ::kill(f.pid, 0) != 0) {
-      return Status::NotFound(fmt::format("process {} does not exist or cannot be signalled", f.pid));
+    int64_t write_bps = 0, read_bps = 0;
+    if (!f.write_rate.empty()) {
+      LLMRCA_ASSIGN_OR_RETURN(write_bps, chaos::ParseByteSize(f.write_rate));
     }
-    r.target = fmt::format("pid {}", f.pid);
-    r.params = {{"action", f.action}};
+    if (!f.read_rate.empty()) {
+      LLMRCA_ASSIGN_OR_RETURN(read_bps, chaos::ParseByteSize(f.read_rate));
+    }
+    if (write_bps == 0 && read_bps == 0) {
+      return Status::InvalidArgument("disk fault: give --write-rate, --read-rate or both");
+    }
+    LLMRCA_ASSIGN_OR_RETURN(const int64_t file_bytes, chaos::ParseByteSize(f.file_size));
+    if (::access(f.dir.c_str(), W_OK) != 0) {
+      return Status::InvalidArgument(fmt::format("disk fault: --dir '{}' is not a writable directory", f.dir));
+    }
+    argv.insert(argv.end(), {"--dir", f.dir, "--write-bps", std::to_string(write_bps),
+                             "--read-bps", std::to_string(read_bps), "--file-size",
+                             std::to_string(file_bytes)});
+    if (f.fsync) argv.push_back("--fsync");
+    r.params = {{"write_bytes_per_s", static_cast<double>(write_bps)},
+                {"read_bytes_per_s", static_cast<double>(read_bps)}, {"fsync", f.fsync},
+                {"dir", f.dir}};
   }
   r.params.emplace_back("duration_s", f.duration_s);
-  if (f.dry_run) {
-    r.outcome = "dry run: nothing injected";
-    std::string what = f.kind == "process"
-                           ? fmt::format("send {} to pid {}", f.action == "kill" ? "SIGKILL" : "SIGSTOP, then SIGCONT after the duration,", f.pid)
-                           : fmt::format("run '{}'{}", fmt::join(argv, " "),
-                                         cgroup ? " inside " + cgroup->procs_file() : "");
-    std::fprintf(stderr, "dry run: would %s for %.3g s\n", what.c_str(), f.duration_s);
-    return EmitRecord(r, f.record);
-  }
-
-  const std::string id = fmt::format("{}-{}-{}", f.kind, ::getpid(), chaos::UnixSecondsNow());
-  std::atomic<bool>& stop = CatchStopSignals();
-  const auto finish = [&](Status s) {
-    ReleaseStopSignals();
-    return s;
-  };
-  std::optional<Subprocess> worker;
-  r.start = chaos::UnixSecondsNow();
-  if (f.kind == "process") {
-    if (f.action == "pause") {
-      if (Status s = chaos::JournalAdd(journal, {id, "continue", f.pid, "paused by llmrca chaos", {}}); !s.ok()) {
-        return finish(s);
-      }
-      if (::kill(f.pid, SIGSTOP) != 0) {
-        const int e = errno;
-        Status cleared = chaos::JournalRemove(journal, id);
-        (void)cleared;  // the stop failed: nothing to undo either way
-        return finish(Status::Unavailable(
-            fmt::format("cannot stop pid {}: {}", f.pid, std::strerror(e))));
-      }
-    } else if (::kill(f.pid, SIGKILL) != 0) {
-      return finish(Status::Unavailable(fmt::format("cannot kill pid {}: {}", f.pid, std::strerror(errno))));
-    }
-  } else {
-    SubprocessOptions o;
-    if (cgroup) o.join_cgroup_procs = cgroup->procs_file();
-    Result<Subprocess> p = Subprocess::Start(argv, o);
-    if (!p.ok()) return finish(p.status());
-    worker = std::move(p).value();
-    if (Status s = chaos::JournalAdd(journal, {id, "kill", worker->pid(), f.kind + " stressor", {}}); !s.ok()) {
-      worker->Stop(std::chrono::seconds(2));
-      return finish(s);
-    }
-  }
-  std::fprintf(stderr, "chaos %s on %s for %.3g s\n", f.kind.c_str(), r.target.c_str(), f.duration_s);
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(f.duration_s);
-  double cpu_s = 0;
-  int64_t peak_rss = 0;
-  std::string failure;
-  while (!stop.load() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (worker) {
-      if (std::optional<int> code = worker->Poll()) {
-        failure = fmt::format("the stressor exited early with status {}", *code);
-        break;
-      }
-      cpu_s = std::max(cpu_s, chaos::ProcessCpuSeconds(worker->pid()));
-      peak_rss = std::max(peak_rss, chaos::ProcessRssBytes(worker->pid()));
-    }
-  }
-  const bool signalled = stop.load();
-  if (worker) worker->Stop(std::chrono::seconds(2));
-  if (f.kind == "process" && f.action == "pause") ::kill(f.pid, SIGCONT);
-  if (Status cleared = chaos::JournalRemove(journal, id); !cleared.ok()) {
-    std::fprintf(stderr, "llmrca: warning: the fault was undone but its journal entry stays: %s\n",
-                 cleared.message().c_str());
-  }
-  r.end = chaos::UnixSecondsNow();
-  r.outcome = !failure.empty() ? "failed: " + failure : signalled ? "stopped by signal" : "completed";
-  if (f.kind == "cpu") r.params.emplace_back("cpu_seconds_measured", cpu_s);
-  if (f.kind == "memory") r.params.emplace_back("peak_rss_bytes", static_cast<double>(peak_rss));
-  return finish(EmitRecord(r, f.record));
+  return chaos::MakeStressFault(std::move(argv), std::move(cgroup), std::move(r));
 }
 
-Status RunChaosNetwork(const ChaosNetworkFlags& f) {
+Result<std::unique_ptr<chaos::Fault>> BuildProcessFault(const ChaosFaultFlags& f) {
+  if (f.pid <= 0 || ::kill(f.pid, 0) != 0) {
+    return Status::NotFound(fmt::format("process {} does not exist or cannot be signalled", f.pid));
+  }
+  if (f.pid == ::getpid()) return Status::InvalidArgument("refusing to act on llmrca itself");
+  chaos::FaultRecord r;
+  r.type = "process";
+  r.target = fmt::format("pid {}", f.pid);
+  r.params = {{"action", f.action}};
+  if (f.action == "pause") r.params.emplace_back("method", f.method);
+  r.params.emplace_back("duration_s", f.duration_s);
+  if (f.action == "pause") {
+    std::optional<chaos::CgroupDir> freezer;
+    if (f.method == "freezer") {
+      LLMRCA_ASSIGN_OR_RETURN(freezer, chaos::CgroupOf(f.pid, "freezer"));
+      if (freezer->is_root) {
+        return Status::InvalidArgument(fmt::format(
+            "process {} is in the root freezer cgroup: freezing it would stop the whole "
+            "machine; use --method signal or put the process in a cgroup of its own", f.pid));
+      }
+      r.target = fmt::format("cgroup {} ({}) of pid {}", freezer->path,
+                             freezer->version == chaos::CgroupVersion::kV2 ? "v2" : "v1", f.pid);
+    }
+    return chaos::MakePauseFault(f.pid, std::move(freezer), std::move(r));
+  }
+  if (f.action == "restart") {
+    // Fails now, not when the fault starts, when the command cannot be read back.
+    LLMRCA_RETURN_IF_ERROR(chaos::ReadProcessCommand(f.pid).status());
+  }
+  return chaos::MakeKillFault(f.pid, f.action == "restart", f.restart_log, std::move(r));
+}
+
+Result<std::unique_ptr<chaos::Fault>> BuildNetworkFault(const ChaosFaultFlags& f) {
+  static std::atomic<int> ifb_count{0};
   chaos::TcFault t;
   t.dev = f.dev;
   t.netns = f.netns;
@@ -417,6 +334,11 @@ Status RunChaosNetwork(const ChaosNetworkFlags& f) {
   t.corrupt_pct = f.corrupt_pct;
   t.rate = f.rate;
   t.burst = f.burst;
+  t.ingress = f.direction == "ingress";
+  if (t.ingress) {
+    t.ifb = !f.ifb.empty() ? f.ifb
+                           : fmt::format("lrifb{}{}", ::getpid() % 100000, ifb_count.fetch_add(1));
+  }
   LLMRCA_RETURN_IF_ERROR(chaos::ValidateTcFault(t));
   chaos::FaultRecord r;
   r.type = f.delay_ms > 0 ? "delay"
@@ -424,49 +346,224 @@ Status RunChaosNetwork(const ChaosNetworkFlags& f) {
            : f.duplicate_pct > 0 ? "duplicate"
            : f.corrupt_pct > 0 ? "corrupt"
                                : "bandwidth";
-  r.target = f.netns.empty() ? fmt::format("interface {}", f.dev)
-                             : fmt::format("interface {} in netns {}", f.dev, f.netns);
+  r.target = fmt::format("interface {}{} ({})", f.dev,
+                         f.netns.empty() ? std::string() : " in netns " + f.netns, f.direction);
   r.params = {{"qdisc", std::string(chaos::UsesNetem(t) ? "netem" : "tbf")},
+              {"direction", f.direction},
               {"delay_ms", f.delay_ms}, {"jitter_ms", f.jitter_ms},
               {"correlation_pct", f.correlation_pct}, {"loss_pct", f.loss_pct},
               {"duplicate_pct", f.duplicate_pct}, {"corrupt_pct", f.corrupt_pct},
               {"rate", f.rate}, {"duration_s", f.duration_s}};
-  if (f.dry_run) {
-    std::fprintf(stderr, "dry run: would run '%s', then after %.3g s '%s'\n",
-                 fmt::format("{}", fmt::join(chaos::TcApplyCommand(t), " ")).c_str(), f.duration_s,
-                 fmt::format("{}", fmt::join(chaos::TcRemoveCommand(t), " ")).c_str());
-    r.outcome = "dry run: nothing injected";
-    return EmitRecord(r, f.record);
+  if (t.ingress) r.params.emplace_back("ifb", t.ifb);
+  return chaos::MakeTcFault(std::move(t), std::move(r));
+}
+
+// One scalar of a schedule entry as the command line would give it.
+Result<std::vector<std::string>> EntryArgs(const YAML::Node& entry, const std::string& where) {
+  std::vector<std::string> args;
+  for (const auto& kv : entry) {
+    std::string key = kv.first.as<std::string>();
+    if (key == "kind" || key == "start") continue;
+    for (char& ch : key) {
+      if (ch == '_') ch = '-';
+    }
+    if (!kv.second.IsScalar()) {
+      return Status::InvalidArgument(fmt::format("{}: '{}' must be a single value", where, key));
+    }
+    const std::string value = kv.second.as<std::string>();
+    if (value == "true" || value == "false") {
+      if (value == "true") args.push_back("--" + key);
+      continue;
+    }
+    args.push_back("--" + key);
+    args.push_back(value);
   }
-  const std::string journal = f.state.empty() ? chaos::DefaultStatePath() : f.state;
-  const std::string id = fmt::format("network-{}-{}", ::getpid(), chaos::UnixSecondsNow());
-  LLMRCA_RETURN_IF_ERROR(
-      chaos::JournalAdd(journal, {id, "run", 0, r.target, chaos::TcRemoveCommand(t)}));
+  return args;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<chaos::Fault>> BuildFault(const ChaosFaultFlags& f) {
+  if (f.kind == "proxy") return BuildProxyFault(f);
+  if (f.kind == "cpu" || f.kind == "memory" || f.kind == "disk") return BuildStressFault(f);
+  if (f.kind == "process") return BuildProcessFault(f);
+  if (f.kind == "network") return BuildNetworkFault(f);
+  return Status::InvalidArgument(fmt::format("unknown fault kind '{}' (one of: {})", f.kind,
+                                             fmt::join(kKinds, ", ")));
+}
+
+Result<std::vector<chaos::TimedFault>> ReadSchedule(const std::string& path) {
+  YAML::Node doc;
+  try {
+    doc = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return Status::NotFound(fmt::format("schedule '{}': cannot read the file", path));
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(fmt::format("schedule '{}': {}", path, e.what()));
+  }
+  const YAML::Node list = doc.IsMap() ? doc["faults"] : doc;
+  if (!list || !list.IsSequence() || list.size() == 0) {
+    return Status::InvalidArgument(fmt::format(
+        "schedule '{}': expected a list 'faults:' of one or more faults", path));
+  }
+  std::vector<chaos::TimedFault> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node entry = list[i];
+    std::string where = fmt::format("schedule '{}', fault {}", path, i + 1);
+    try {
+      if (!entry.IsMap() || !entry["kind"] || !entry["kind"].IsScalar()) {
+        return Status::InvalidArgument(where + ": expected a mapping with 'kind'");
+      }
+      const std::string kind = entry["kind"].as<std::string>();
+      where += " (" + kind + ")";
+      bool known = false;
+      for (const char* k : kKinds) known = known || kind == k;
+      if (!known) {
+        return Status::InvalidArgument(fmt::format("{}: unknown kind (one of: {})", where,
+                                                   fmt::join(kKinds, ", ")));
+      }
+      double start = 0;
+      if (entry["start"]) start = entry["start"].as<double>();
+      if (!(start >= 0)) return Status::InvalidArgument(where + ": 'start' must be >= 0 s");
+      LLMRCA_ASSIGN_OR_RETURN(std::vector<std::string> args, EntryArgs(entry, where));
+      // The command line's own parser, so names, defaults and checks are the subcommand's.
+      ChaosFaultFlags flags;
+      CLI::App parser(kind);
+      AddFaultOptions(&parser, kind, flags);
+      std::vector<std::string> reversed(args.rbegin(), args.rend());
+      try {
+        parser.parse(reversed);
+      } catch (const CLI::ParseError& e) {
+        return Status::InvalidArgument(fmt::format("{}: {}", where, e.what()));
+      }
+      Result<std::unique_ptr<chaos::Fault>> fault = BuildFault(flags);
+      if (!fault.ok()) {
+        return Status(fault.status().code(), fmt::format("{}: {}", where, fault.status().message()));
+      }
+      out.push_back({std::move(fault).value(), start, flags.duration_s});
+    } catch (const YAML::Exception& e) {
+      return Status::InvalidArgument(fmt::format("{}: {}", where, e.what()));
+    }
+  }
+  return out;
+}
+
+Status RunChaos(std::vector<chaos::TimedFault> faults, const ChaosRunFlags& run) {
+  Status write_error;
+  chaos::RunOptions o;
+  o.journal = run.state.empty() ? chaos::DefaultStatePath() : run.state;
+  o.on_record = [&](const chaos::FaultRecord& r) {
+    Status s = EmitRecord(r, run.record);
+    if (write_error.ok() && !s.ok()) write_error = s;
+  };
+  o.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  if (run.dry_run) {
+    LLMRCA_RETURN_IF_ERROR(chaos::PlanFaults(faults, o));
+    return write_error;
+  }
   std::atomic<bool>& stop = CatchStopSignals();
-  r.start = chaos::UnixSecondsNow();
-  if (Status s = chaos::ApplyTcFault(t); !s.ok()) {
-    ReleaseStopSignals();
-    Status cleared = chaos::JournalRemove(journal, id);
-    (void)cleared;  // nothing was applied
-    return s;
-  }
-  std::fprintf(stderr, "chaos network on %s for %.3g s\n", r.target.c_str(), f.duration_s);
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(f.duration_s);
-  while (!stop.load() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  const bool signalled = stop.load();
-  const Status removed = chaos::RemoveTcFault(t);
+  const Status ran = chaos::RunFaults(faults, stop, o);
   ReleaseStopSignals();
-  if (removed.ok()) {
-    Status cleared = chaos::JournalRemove(journal, id);
-    if (!cleared.ok()) std::fprintf(stderr, "llmrca: warning: %s\n", cleared.message().c_str());
+  return ran.ok() ? write_error : ran;
+}
+
+void AddChaosCommand(CLI::App& app, CliContext& ctx) {
+  CLI::App* cmd = app.add_subcommand("chaos", "Inject a fault for a bounded time, restore, and "
+                                              "write the fault's record");
+  cmd->require_subcommand(1);
+  for (const char* kind : kKinds) {
+    auto f = std::make_shared<ChaosFaultFlags>();
+    auto run = std::make_shared<ChaosRunFlags>();
+    CLI::App* c = cmd->add_subcommand(kind, Description(kind));
+    AddFaultOptions(c, kind, *f);
+    AddRunOptions(c, *run);
+    c->footer(Footer(kind));
+    c->callback([f, run, &ctx] {
+      Result<std::unique_ptr<chaos::Fault>> fault = BuildFault(*f);
+      if (!fault.ok()) {
+        ctx.status = fault.status();
+        return;
+      }
+      std::vector<chaos::TimedFault> one;
+      one.push_back({std::move(fault).value(), 0, f->duration_s});
+      ctx.status = RunChaos(std::move(one), *run);
+    });
   }
-  r.end = chaos::UnixSecondsNow();
-  r.outcome = !removed.ok() ? "failed: could not restore (run llmrca chaos recover): " + removed.message()
-              : signalled   ? "stopped by signal"
-                            : "completed";
-  return EmitRecord(r, f.record);
+
+  auto file = std::make_shared<std::string>();
+  auto srun = std::make_shared<ChaosRunFlags>();
+  CLI::App* s = cmd->add_subcommand(
+      "schedule", "Run several faults from a YAML file, each at its start offset, all undone at "
+                  "their end or on SIGINT/SIGTERM");
+  s->add_option("file", *file, "The schedule (YAML)")->required();
+  AddRunOptions(s, *srun);
+  s->footer(
+      "A schedule is a list of faults; each takes its subcommand's options by their long names\n"
+      "(without the dashes; - or _ both work), plus `kind` and `start` (seconds from the run's\n"
+      "start, default 0). Faults may overlap. Each record is written as its fault ends.\n"
+      "  faults:\n"
+      "    - {kind: cpu, start: 0, duration: 60, pid: 1234, workers: 16}\n"
+      "    - kind: proxy\n"
+      "      start: 30\n"
+      "      duration: 60\n"
+      "      upstream: 127.0.0.1:8001\n"
+      "      listen: 127.0.0.1:9001\n"
+      "      delay: 1000\n"
+      "      jitter: 100");
+  s->callback([file, srun, &ctx] {
+    Result<std::vector<chaos::TimedFault>> faults = ReadSchedule(*file);
+    ctx.status = faults.ok() ? RunChaos(std::move(faults).value(), *srun) : faults.status();
+  });
+
+  auto state = std::make_shared<std::string>();
+  CLI::App* r = cmd->add_subcommand(
+      "recover", "Undo what a killed or crashed injector left (resume or thaw paused processes, "
+                 "kill stressors, remove qdiscs, restart killed services), from the journal");
+  r->add_option("--state", *state, "The undo journal (default as for the faults)");
+  r->callback([state, &ctx] {
+    Result<std::vector<std::string>> done =
+        chaos::Recover(state->empty() ? chaos::DefaultStatePath() : *state);
+    if (!done.ok()) {
+      ctx.status = done.status();
+      return;
+    }
+    std::string text = done->empty() ? "nothing to recover\n" : "";
+    for (const std::string& line : *done) text += line + "\n";
+    ctx.status = WriteStdout(text);
+  });
+
+  // The stressor process itself, started by `chaos cpu|memory|disk` inside the target's cgroup.
+  auto worker = std::make_shared<ChaosFaultFlags>();
+  auto disk = std::make_shared<chaos::DiskStressOptions>();
+  CLI::App* w = cmd->add_subcommand("stress-worker", "");  // hidden: an empty description
+  w->group("");
+  w->add_option("kind", worker->kind)->required();
+  w->add_option("--workers", worker->workers);
+  w->add_option("--load", worker->load);
+  w->add_option("--size", worker->size);
+  w->add_option("--ramp", worker->ramp_s);
+  w->add_option("--dir", disk->dir);
+  w->add_option("--write-bps", disk->write_bps);
+  w->add_option("--read-bps", disk->read_bps);
+  w->add_option("--file-size", disk->file_bytes);
+  w->add_flag("--fsync", disk->fsync);
+  w->add_option("--duration", worker->duration_s)->required();
+  w->callback([worker, disk, &ctx] {
+    std::atomic<bool>& stop = CatchStopSignals();
+    const std::chrono::duration<double> d(worker->duration_s);
+    if (worker->kind == "cpu") {
+      chaos::RunCpuStress(worker->workers, worker->load, d, stop);
+    } else if (worker->kind == "disk") {
+      ctx.status = chaos::RunDiskStress(*disk, d, stop).status();
+    } else {
+      Result<int64_t> bytes = chaos::ParseByteSize(worker->size);
+      ctx.status = bytes.ok() ? chaos::RunMemoryStress(*bytes, std::chrono::duration<double>(
+                                                                   worker->ramp_s),
+                                                       d, stop)
+                              : bytes.status();
+    }
+    ReleaseStopSignals();
+  });
 }
 
 }  // namespace llmrca::cli
