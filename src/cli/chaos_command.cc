@@ -359,13 +359,18 @@ Result<std::unique_ptr<chaos::Fault>> BuildNetworkFault(const ChaosFaultFlags& f
 }
 
 // One scalar of a schedule entry as the command line would give it.
-Result<std::vector<std::string>> EntryArgs(const YAML::Node& entry, const std::string& where) {
+Result<std::vector<std::string>> EntryArgs(const YAML::Node& entry, const std::string& where,
+                                           const CLI::App& parser) {
   std::vector<std::string> args;
   for (const auto& kv : entry) {
     std::string key = kv.first.as<std::string>();
     if (key == "kind" || key == "start") continue;
     for (char& ch : key) {
       if (ch == '_') ch = '-';
+    }
+    if (parser.get_option_no_throw("--" + key) == nullptr) {
+      return Status::InvalidArgument(fmt::format("{}: unknown option '{}' (see llmrca chaos {} "
+                                                 "--help)", where, key, parser.get_name()));
     }
     if (!kv.second.IsScalar()) {
       return Status::InvalidArgument(fmt::format("{}: '{}' must be a single value", where, key));
@@ -425,11 +430,11 @@ Result<std::vector<chaos::TimedFault>> ReadSchedule(const std::string& path) {
       double start = 0;
       if (entry["start"]) start = entry["start"].as<double>();
       if (!(start >= 0)) return Status::InvalidArgument(where + ": 'start' must be >= 0 s");
-      LLMRCA_ASSIGN_OR_RETURN(std::vector<std::string> args, EntryArgs(entry, where));
       // The command line's own parser, so names, defaults and checks are the subcommand's.
       ChaosFaultFlags flags;
-      CLI::App parser(kind);
+      CLI::App parser("", kind);
       AddFaultOptions(&parser, kind, flags);
+      LLMRCA_ASSIGN_OR_RETURN(std::vector<std::string> args, EntryArgs(entry, where, parser));
       std::vector<std::string> reversed(args.rbegin(), args.rend());
       try {
         parser.parse(reversed);

@@ -24,63 +24,19 @@
 #include <nlohmann/json.hpp>
 
 #include "base/subprocess.h"
+#include "cli/cli_test_fixture.h"
 #include "net/http_server.h"
+#include "net/test_client.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using llmrca::cli_test::CliTest;
+using llmrca::cli_test::ProcessEnded;
 
 const std::string kParity = std::string(LLMRCA_TESTDATA_DIR) + "/parity";
 
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    tmp_ = fs::temp_directory_path() /
-           fmt::format("llmrca_cli_test_{}_{}", ::getpid(),
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(tmp_);
-    fs::create_directories(tmp_);
-  }
-  void TearDown() override { fs::remove_all(tmp_); }
-
-  struct Run {
-    int code = -1;
-    std::string out;
-    std::string err;
-  };
-
-  // Runs `llmrca <args>` through the shell; args are trusted test strings.
-  Run Llmrca(const std::string& args) {
-    const fs::path out = tmp_ / "stdout", err = tmp_ / "stderr";
-    const std::string cmd =
-        fmt::format("'{}' {} >'{}' 2>'{}'", LLMRCA_BINARY, args, out.string(), err.string());
-    const int status = std::system(cmd.c_str());
-    Run r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
-  }
-
-  static std::string Slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
-  void Write(const fs::path& p, const std::string& text) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-  }
-
-  static int Lines(const std::string& s) {
-    return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
-  }
-
-  fs::path tmp_;
-};
 
 TEST_F(CliTest, HelpAndVersionSucceed) {
   Run help = Llmrca("--help");
@@ -407,27 +363,6 @@ TEST_F(CliTest, LoadAgainstAServeSimEngineAndTheEngineStopsOnSigterm) {
   EXPECT_THAT(Slurp(tmp_ / "engine.err"), HasSubstr("stopped"));
 }
 
-// True when `pid` has ended: no such process, or a zombie waiting to be reaped.
-bool ProcessEnded(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return true;
-  const size_t paren = line.rfind(')');
-  return paren == std::string::npos || line.size() < paren + 3 || line[paren + 2] == 'Z';
-}
-
-int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 TEST_F(CliTest, ServeSimStackWithNginxServesLoadAndLeavesNoProcessAfterSigterm) {
   // The study's path as processes: nginx -> router -> 2 engines. Requests go in at nginx's port;
   // SIGTERM to the stack must end every process it started (their pids are in its output).
@@ -435,7 +370,7 @@ TEST_F(CliTest, ServeSimStackWithNginxServesLoadAndLeavesNoProcessAfterSigterm) 
     GTEST_SKIP() << "nginx is not installed (./dev installs nginx-light)";
   }
   const fs::path out = tmp_ / "stack.out", pid_file = tmp_ / "stack.pid";
-  const int port = FreeLoopbackPort();
+  const int port = llmrca::net::test_support::UnusedLoopbackPort();
   // A stand-in OpenTelemetry collector: the service names and trace ids of the spans it gets.
   std::mutex mu;
   std::multimap<std::string, std::string> traces_by_service;
@@ -535,7 +470,7 @@ TEST_F(CliTest, LoadOverTlsAndHttp2ThroughNginx) {
   ASSERT_TRUE(line.ok());
   const size_t host = line->find("http://") + 7;
   const std::string upstream = line->substr(host, line->find(' ', host) - host);  // 127.0.0.1:PORT
-  const int port = FreeLoopbackPort();
+  const int port = llmrca::net::test_support::UnusedLoopbackPort();
   {
     std::ofstream conf(dir / "nginx.conf");
     conf << fmt::format(R"(daemon off;
@@ -601,182 +536,6 @@ http {{
   for (size_t at = 0; (at = log.find("HTTP/2.0\" 200", at)) != std::string::npos; ++at) ++h20;
   EXPECT_EQ(h11, 6u);
   EXPECT_EQ(h20, 6u);
-}
-
-TEST_F(CliTest, ChaosProxyDelaysAReplicaAndWritesItsRecordOnSigterm) {
-  // The live demo's network fault: a chaos proxy adds 300 ms to everything a serve-sim engine
-  // sends back. TTFT through the proxy must include it; the engine's own pace (TPOT) must not.
-  auto engine = llmrca::Subprocess::Start(
-      {LLMRCA_BINARY, "serve-sim", "engine", "--port", "0", "--duration", "60"}, [] {
-        llmrca::SubprocessOptions o;
-        o.capture_stdout = true;
-        return o;
-      }());
-  ASSERT_TRUE(engine.ok());
-  auto line = engine->ReadLine(std::chrono::seconds(10));
-  ASSERT_TRUE(line.ok());
-  const size_t host = line->find("http://") + 7;
-  const std::string upstream = line->substr(host, line->find(' ', host) - host);
-  const int port = FreeLoopbackPort();
-  const fs::path record = tmp_ / "fault.json";
-  auto proxy = llmrca::Subprocess::Start(
-      {LLMRCA_BINARY, "chaos", "proxy", "--listen", fmt::format("127.0.0.1:{}", port),
-       "--upstream", upstream, "--delay", "300", "--duration", "60", "--record", record.string()},
-      [&] {
-        llmrca::SubprocessOptions o;
-        o.stderr_path = (tmp_ / "proxy.err").string();
-        return o;
-      }());
-  ASSERT_TRUE(proxy.ok());
-  for (int i = 0; i < 250 && Slurp(tmp_ / "proxy.err").find("listening") == std::string::npos; ++i) {
-    usleep(20000);
-  }
-  Run r = Llmrca(fmt::format("load --url http://127.0.0.1:{} --provider vllm -u 2 -n 4 -p 64 -o 8 "
-                             "--format json --progress off",
-                             port));
-  ASSERT_EQ(r.code, 0) << r.err;
-  const nlohmann::json j = nlohmann::json::parse(r.out)["overall"];
-  EXPECT_EQ(j["completed"], 4);
-  EXPECT_GE(j["distributions_ms"]["ttft"]["p50"].get<double>(), 300);
-  // The engine's own pace: ~7 ms a token (chunks keep their spacing through the proxy).
-  EXPECT_LT(j["distributions_ms"]["tpot"]["p50"].get<double>(), 100);
-  ASSERT_EQ(kill(proxy->pid(), SIGTERM), 0);
-  std::optional<int> code;
-  for (int i = 0; i < 250 && !code; ++i) {
-    code = proxy->Poll();
-    if (!code) usleep(20000);
-  }
-  EXPECT_EQ(code, 0);
-  const nlohmann::json rec = nlohmann::json::parse(Slurp(record));
-  EXPECT_EQ(rec["type"], "delay");
-  EXPECT_EQ(rec["outcome"], "stopped by signal");
-  EXPECT_EQ(rec["params"]["latency_ms"], 300.0);
-  EXPECT_GE(rec["params"]["connections"].get<double>(), 2);
-  EXPECT_GT(rec["end"].get<double>(), rec["start"].get<double>());
-
-  Run dry = Llmrca("chaos proxy --upstream 127.0.0.1:1 --delay 5 --duration 9 --dry-run");
-  EXPECT_EQ(dry.code, 0) << dry.err;
-  EXPECT_THAT(dry.out, HasSubstr("\"outcome\":\"dry run: nothing injected\""));
-  EXPECT_EQ(Llmrca("chaos proxy --upstream 127.0.0.1:1 --delay 5").code, 2);  // no duration
-  EXPECT_EQ(Llmrca("chaos proxy --upstream nowhere --duration 1").code, 2);
-}
-
-// The state letter of a process (R, S, T, Z ...) from /proc/<pid>/stat; '?' when gone.
-char ProcessState(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return '?';
-  const size_t paren = line.rfind(')');
-  return paren == std::string::npos || line.size() < paren + 3 ? '?' : line[paren + 2];
-}
-
-TEST_F(CliTest, ChaosPauseSurvivesAKilledInjectorThroughRecover) {
-  // A process paused by `chaos process` stays paused if the injector is SIGKILLed; `chaos
-  // recover` reads the journal and resumes it.
-  auto victim = llmrca::Subprocess::Start({"sleep", "30"});
-  ASSERT_TRUE(victim.ok());
-  const std::string journal = (tmp_ / "chaos.state").string();
-  auto injector = llmrca::Subprocess::Start(
-      {LLMRCA_BINARY, "chaos", "process", "--pid", std::to_string(victim->pid()), "--action",
-       "pause", "--duration", "30", "--state", journal});
-  ASSERT_TRUE(injector.ok());
-  for (int i = 0; i < 250 && ProcessState(victim->pid()) != 'T'; ++i) usleep(20000);
-  ASSERT_EQ(ProcessState(victim->pid()), 'T');
-  ASSERT_EQ(kill(injector->pid(), SIGKILL), 0);
-  injector->Stop(std::chrono::seconds(2));
-  usleep(100000);
-  EXPECT_EQ(ProcessState(victim->pid()), 'T');  // nobody resumed it
-  Run r = Llmrca("chaos recover --state " + journal);
-  EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("resumed pid " + std::to_string(victim->pid())));
-  for (int i = 0; i < 100 && ProcessState(victim->pid()) == 'T'; ++i) usleep(10000);
-  EXPECT_NE(ProcessState(victim->pid()), 'T');
-  EXPECT_THAT(Llmrca("chaos recover --state " + journal).out, HasSubstr("nothing to recover"));
-
-  // A pause that runs its course resumes the process itself and says so in its record.
-  Run pause = Llmrca(fmt::format("chaos process --pid {} --duration 0.3 --state {}",
-                                 victim->pid(), journal));
-  EXPECT_EQ(pause.code, 0) << pause.err;
-  EXPECT_THAT(pause.out, HasSubstr("\"outcome\":\"completed\""));
-  EXPECT_NE(ProcessState(victim->pid()), 'T');
-  EXPECT_EQ(Llmrca("chaos process --pid 999999999 --duration 1").code, 1);
-}
-
-TEST_F(CliTest, ChaosCpuRunsItsStressorInsideTheTargetCgroup) {
-  const std::string dir =
-      "/sys/fs/cgroup/cpu/llmrca-cli-test-" + std::to_string(getpid());
-  if (mkdir(dir.c_str(), 0755) != 0) GTEST_SKIP() << "cannot create a cpu cgroup here";
-  auto injector = llmrca::Subprocess::Start(
-      {LLMRCA_BINARY, "chaos", "cpu", "--cgroup", dir, "--workers", "1", "--load", "20",
-       "--duration", "1.5", "--record", (tmp_ / "cpu.json").string(), "--state",
-       (tmp_ / "chaos.state").string()});
-  ASSERT_TRUE(injector.ok());
-  bool member = false;
-  for (int i = 0; i < 100 && !member; ++i) {
-    member = !Slurp(fs::path(dir) / "cgroup.procs").empty();
-    if (!member) usleep(10000);
-  }
-  std::optional<int> code;
-  for (int i = 0; i < 300 && !code; ++i) {
-    code = injector->Poll();
-    if (!code) usleep(20000);
-  }
-  const bool empty_after = Slurp(fs::path(dir) / "cgroup.procs").empty();
-  for (int i = 0; i < 200 && rmdir(dir.c_str()) != 0; ++i) usleep(5000);  // EBUSY until emptied
-  EXPECT_NE(access(dir.c_str(), F_OK), 0) << dir << " was left behind";
-  EXPECT_TRUE(member) << "the stressor never joined " << dir;
-  EXPECT_EQ(code, 0);
-  EXPECT_TRUE(empty_after);  // the stressor is gone
-  const nlohmann::json rec = nlohmann::json::parse(Slurp(tmp_ / "cpu.json"));
-  EXPECT_EQ(rec["type"], "cpu");
-  EXPECT_EQ(rec["outcome"], "completed");
-  EXPECT_THAT(rec["target"].get<std::string>(), HasSubstr("(v1)"));
-  EXPECT_GT(rec["params"]["cpu_seconds_measured"].get<double>(), 0.05);  // 20 % of 1.5 s: 0.3
-}
-
-TEST_F(CliTest, ChaosNetworkShapesOnlyTheNamedInterfaceInItsNamespace) {
-  const std::string ns = "llmrca-cli-" + std::to_string(getpid());
-  if (std::system(("ip netns add " + ns + " 2>/dev/null").c_str()) != 0) {
-    GTEST_SKIP() << "cannot create a network namespace here";
-  }
-  ASSERT_EQ(std::system(("ip -n " + ns + " link set lo up").c_str()), 0);
-  const auto qdisc = [&] {
-    const fs::path out = tmp_ / "qdisc";
-    const int rc = std::system(
-        fmt::format("ip netns exec {} tc qdisc show dev lo >'{}' 2>&1", ns, out.string()).c_str());
-    return rc == 0 ? Slurp(out) : std::string("tc failed");
-  };
-  auto injector = llmrca::Subprocess::Start(
-      {LLMRCA_BINARY, "chaos", "network", "--dev", "lo", "--netns", ns, "--rate", "1mbit",
-       "--duration", "1", "--record", (tmp_ / "net.json").string(), "--state",
-       (tmp_ / "chaos.state").string()});
-  ASSERT_TRUE(injector.ok());
-  bool shaped = false;
-  for (int i = 0; i < 100 && !shaped; ++i) {
-    shaped = qdisc().find("qdisc tbf") != std::string::npos;
-    if (!shaped) usleep(10000);
-  }
-  std::optional<int> code;
-  for (int i = 0; i < 300 && !code; ++i) {
-    code = injector->Poll();
-    if (!code) usleep(20000);
-  }
-  const std::string after = qdisc();
-  Run netem = Llmrca("chaos network --dev lo --netns " + ns + " --delay 50 --duration 0.2 --state " +
-                     (tmp_ / "chaos.state").string());
-  EXPECT_EQ(std::system(("ip netns del " + ns).c_str()), 0);
-  EXPECT_TRUE(shaped);
-  EXPECT_EQ(code, 0);
-  EXPECT_EQ(after.find("tbf"), std::string::npos) << after;  // the default is back
-  const nlohmann::json rec = nlohmann::json::parse(Slurp(tmp_ / "net.json"));
-  EXPECT_EQ(rec["type"], "bandwidth");
-  EXPECT_EQ(rec["outcome"], "completed");
-  // netem works where the kernel has it; here it must fail naming what is missing.
-  if (netem.code != 0) {
-    EXPECT_THAT(netem.err, HasSubstr("no netem qdisc"));
-    EXPECT_THAT(netem.err, HasSubstr("llmrca chaos proxy"));
-  }
-  EXPECT_EQ(Llmrca("chaos network --rate 1mbit --duration 1").code, 2);  // no interface named
 }
 
 TEST_F(CliTest, LoadHelpDefinesEveryMetricAndRejectsUnboundedRuns) {
