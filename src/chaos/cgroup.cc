@@ -2,11 +2,13 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/strings.h"
 
@@ -40,6 +42,15 @@ std::string Under(const CgroupMount& m, const std::string& path) {
   if (m.root != "/" && rel.rfind(m.root, 0) == 0) rel = rel.substr(m.root.size());
   if (rel == "/") rel.clear();
   return m.mount_point + rel;
+}
+
+// Whether a v2 cgroup directory offers `controller`: listed in cgroup.controllers (v1's blkio
+// is v2's io), or, for the freezer, which v2 builds in, a cgroup.freeze file.
+bool V2Has(const std::string& dir, std::string_view controller) {
+  if (controller == "freezer") return IsFile(dir + "/cgroup.freeze");
+  std::string enabled;
+  return ReadFile(dir + "/cgroup.controllers", enabled) &&
+         Contains(Split(std::string(Trim(enabled)), ' '), controller == "blkio" ? "io" : controller);
 }
 
 }  // namespace
@@ -93,13 +104,7 @@ Result<CgroupDir> CgroupOf(pid_t pid, std::string_view controller, const std::st
   for (const CgroupMount& m : mounts) {
     if (m.version != CgroupVersion::kV2 || v2_path.empty()) continue;
     const std::string dir = root + Under(m, v2_path);
-    std::string enabled;
-    const std::string_view v2_name = controller == "blkio" ? "io" : controller;
-    const bool has = controller == "freezer"
-                         ? IsFile(dir + "/cgroup.freeze")
-                         : ReadFile(dir + "/cgroup.controllers", enabled) &&
-                               Contains(Split(std::string(Trim(enabled)), ' '), v2_name);
-    if (has) return CgroupDir{CgroupVersion::kV2, dir, v2_path == "/"};
+    if (V2Has(dir, controller)) return CgroupDir{CgroupVersion::kV2, dir, v2_path == "/"};
   }
   for (const CgroupMount& m : mounts) {
     if (m.version == CgroupVersion::kV1 && !v1_path.empty() && Contains(m.controllers, controller)) {
@@ -108,6 +113,68 @@ Result<CgroupDir> CgroupOf(pid_t pid, std::string_view controller, const std::st
   }
   return Status::NotFound(fmt::format(
       "no cgroup hierarchy of this machine has the '{}' controller for process {}", controller, pid));
+}
+
+namespace {
+
+// The container id a cgroup directory's name carries, or "" when it names none.
+std::string ContainerIdOf(std::string name) {
+  if (name.ends_with(".scope")) name.resize(name.size() - 6);
+  for (const char* prefix : {"docker-", "cri-containerd-", "crio-", "libpod-"}) {
+    if (name.starts_with(prefix)) {
+      name = name.substr(std::string_view(prefix).size());
+      break;
+    }
+  }
+  if (name.size() < 12) return "";
+  for (char c : name) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return "";
+  }
+  return name;
+}
+
+void FindContainerDirs(const std::filesystem::path& dir, std::string_view id, int depth,
+                       std::vector<std::string>& found) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_directory(ec) || entry.is_symlink(ec)) continue;
+    if (ContainerIdOf(entry.path().filename().string()).starts_with(id)) {
+      found.push_back(entry.path().string());
+    } else if (depth > 0) {
+      FindContainerDirs(entry.path(), id, depth - 1, found);
+    }
+  }
+}
+
+}  // namespace
+
+Result<CgroupDir> CgroupOfContainer(std::string_view id, std::string_view controller,
+                                    const std::string& root) {
+  if (id.size() < 12 || ContainerIdOf(std::string(id)) != id) {
+    return Status::InvalidArgument(fmt::format(
+        "container id '{}': give at least 12 hexadecimal characters of it", id));
+  }
+  std::string mountinfo;
+  if (!ReadFile(root + "/proc/self/mountinfo", mountinfo)) {
+    return Status::NotFound(fmt::format("cannot read {}/proc/self/mountinfo", root));
+  }
+  for (const CgroupMount& m : ParseCgroupMounts(mountinfo)) {
+    if (m.version == CgroupVersion::kV1 && !Contains(m.controllers, controller)) continue;
+    std::vector<std::string> found;
+    FindContainerDirs(root + m.mount_point, id, 8, found);
+    if (found.size() > 1) {
+      return Status::InvalidArgument(fmt::format("container id '{}' matches {} cgroups: {}", id,
+                                                 found.size(), fmt::join(found, ", ")));
+    }
+    if (found.empty()) continue;
+    if (m.version == CgroupVersion::kV2) {
+      if (!V2Has(found[0], controller)) continue;
+      return CgroupDir{CgroupVersion::kV2, found[0], false};
+    }
+    return CgroupDir{CgroupVersion::kV1, found[0], false};
+  }
+  return Status::NotFound(fmt::format(
+      "no cgroup of container '{}' with the '{}' controller on this machine", id, controller));
 }
 
 Result<CgroupDir> CgroupAt(const std::string& path) {

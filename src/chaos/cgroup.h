@@ -44,6 +44,14 @@ std::vector<CgroupMount> ParseCgroupMounts(std::string_view mountinfo);
 // kNotFound when neither hierarchy has the controller or the process does not exist.
 Result<CgroupDir> CgroupOf(pid_t pid, std::string_view controller, const std::string& root = "");
 
+// The cgroup of a container, by its id or a unique prefix of it (at least 12 characters), under
+// the hierarchy that holds `controller` (v2 where the controller is enabled there, else v1), as
+// the runtimes name them: ".../docker/<id>", "docker-<id>.scope", "cri-containerd-<id>.scope",
+// "crio-<id>.scope", "libpod-<id>.scope". kNotFound when no cgroup matches; kInvalidArgument for
+// a short or ambiguous id (the message lists the matches).
+Result<CgroupDir> CgroupOfContainer(std::string_view id, std::string_view controller,
+                                    const std::string& root = "");
+
 // The cgroup at `path` (a directory in a mounted hierarchy): its version from the files it
 // holds (cgroup.controllers: v2). kNotFound when it is not a cgroup directory.
 Result<CgroupDir> CgroupAt(const std::string& path);

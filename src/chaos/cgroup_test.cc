@@ -67,6 +67,38 @@ TEST(CgroupTest, FindsAContainersCgroupOnAV2Node) {
   EXPECT_FALSE(freezer->is_root);
 }
 
+TEST(CgroupTest, FindsAContainerByItsIdAsEachRuntimeNamesIt) {
+  FakeRoot f;
+  f.Write("/proc/self/mountinfo",
+          "30 22 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
+  const std::string pod = "/sys/fs/cgroup/kubepods.slice/kubepods-pod1.slice";
+  const std::string cri = pod + "/cri-containerd-0123456789abcdef0123.scope";
+  const std::string docker = "/sys/fs/cgroup/system.slice/docker-fedcba9876543210aaaa.scope";
+  const std::string crio = pod + "/crio-0123456789ab9999.scope";
+  for (const std::string& d : {cri, docker, crio}) {
+    f.Write(d + "/cgroup.controllers", "cpu io memory pids\n");
+    f.Write(d + "/cgroup.procs", "");
+  }
+  f.Write(cri + "/cgroup.freeze", "0\n");
+  auto c = CgroupOfContainer("0123456789abcdef", "cpu", f.root());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->path, f.root() + cri);
+  EXPECT_EQ(c->version, CgroupVersion::kV2);
+  auto d = CgroupOfContainer("fedcba987654", "blkio", f.root());  // io on v2
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->path, f.root() + docker);
+  EXPECT_TRUE(CgroupOfContainer("0123456789abcdef", "freezer", f.root()).ok());
+  EXPECT_EQ(CgroupOfContainer("fedcba987654", "freezer", f.root()).status().code(),
+            StatusCode::kNotFound);  // no cgroup.freeze there
+  const Status two = CgroupOfContainer("0123456789ab", "cpu", f.root()).status();
+  EXPECT_EQ(two.code(), StatusCode::kInvalidArgument);  // cri-containerd and crio both match
+  EXPECT_NE(two.message().find("matches 2 cgroups"), std::string::npos) << two.message();
+  EXPECT_EQ(CgroupOfContainer("0123", "cpu", f.root()).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CgroupOfContainer("not-hex-at-all-x", "cpu", f.root()).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(CgroupOfContainer("aaaaaaaaaaaa", "cpu", f.root()).status().code(), StatusCode::kNotFound);
+}
+
 TEST(CgroupTest, FallsBackToV1WhereTheUnifiedHierarchyLacksTheController) {
   // This build machine's layout: every controller on v1, the unified hierarchy without them.
   FakeRoot f;

@@ -167,7 +167,8 @@ class PauseFault : public Fault {
     return Status::Ok();
   }
   std::string Poll() override {
-    return Gone(pid_) ? fmt::format("process {} ended while paused", pid_) : std::string();
+    // A whole cgroup (a container) has no one process to watch.
+    return pid_ > 0 && Gone(pid_) ? fmt::format("process {} ended while paused", pid_) : std::string();
   }
   Status Restore() override {
     if (freezer_) return SetFrozen(*freezer_, false);

@@ -30,7 +30,7 @@ std::unique_ptr<Fault> MakeStressFault(std::vector<std::string> worker_argv,
                                        std::optional<CgroupDir> cgroup, FaultRecord description);
 
 // Pauses `pid` with SIGSTOP (SIGCONT at the end), or, with a freezer cgroup, freezes every
-// process in that cgroup (thawed at the end).
+// process in that cgroup (thawed at the end); `pid` may then be 0 (a container named by id).
 std::unique_ptr<Fault> MakePauseFault(pid_t pid, std::optional<CgroupDir> freezer,
                                       FaultRecord description);
 

@@ -63,6 +63,8 @@ void AddFaultOptions(CLI::App* c, const std::string& kind, ChaosFaultFlags& f) {
   const auto target = [&] {
     c->add_option("--pid", f.pid, "Run inside this process's cgroup (charged to its container)");
     c->add_option("--cgroup", f.cgroup, "Run inside this cgroup directory (v1 or v2)");
+    c->add_option("--container", f.container, "Run inside this container's cgroup (its id, or "
+                  "12+ characters of it: Docker, containerd, CRI-O, Podman)");
   };
   if (kind == "proxy") {
     c->add_option("--listen", f.listen, "HOST:PORT to accept clients on (port 0: any)")
@@ -113,7 +115,9 @@ void AddFaultOptions(CLI::App* c, const std::string& kind, ChaosFaultFlags& f) {
         ->default_val("64M");
     target();
   } else if (kind == "process") {
-    c->add_option("--pid", f.pid, "The process")->required();
+    c->add_option("--pid", f.pid, "The process");
+    c->add_option("--container", f.container, "Pause a whole container (its id, or 12+ "
+                  "characters of it) through its freezer cgroup");
     c->add_option("--action", f.action, "pause, kill, or restart (kill, then start the same "
                   "command again when the duration ends)")
         ->check(CLI::IsMember({"pause", "kill", "restart"}))
@@ -236,8 +240,8 @@ Result<std::unique_ptr<chaos::Fault>> BuildProxyFault(const ChaosFaultFlags& f) 
 }
 
 Result<std::unique_ptr<chaos::Fault>> BuildStressFault(const ChaosFaultFlags& f) {
-  if (f.pid != 0 && !f.cgroup.empty()) {
-    return Status::InvalidArgument("give --pid or --cgroup, not both");
+  if ((f.pid != 0) + !f.cgroup.empty() + !f.container.empty() > 1) {
+    return Status::InvalidArgument("give one of --pid, --cgroup and --container");
   }
   const std::string controller = f.kind == "disk" ? "blkio" : f.kind;
   std::optional<chaos::CgroupDir> cgroup;
@@ -245,6 +249,8 @@ Result<std::unique_ptr<chaos::Fault>> BuildStressFault(const ChaosFaultFlags& f)
     LLMRCA_ASSIGN_OR_RETURN(cgroup, chaos::CgroupOf(f.pid, controller));
   } else if (!f.cgroup.empty()) {
     LLMRCA_ASSIGN_OR_RETURN(cgroup, chaos::CgroupAt(f.cgroup));
+  } else if (!f.container.empty()) {
+    LLMRCA_ASSIGN_OR_RETURN(cgroup, chaos::CgroupOfContainer(f.container, controller));
   }
   chaos::FaultRecord r;
   r.type = f.kind;
@@ -290,7 +296,21 @@ Result<std::unique_ptr<chaos::Fault>> BuildStressFault(const ChaosFaultFlags& f)
 }
 
 Result<std::unique_ptr<chaos::Fault>> BuildProcessFault(const ChaosFaultFlags& f) {
-  if (f.pid <= 0 || ::kill(f.pid, 0) != 0) {
+  if (!f.container.empty()) {
+    if (f.pid != 0 || f.action != "pause") {
+      return Status::InvalidArgument("--container pauses a container: give it without --pid and "
+                                     "with --action pause");
+    }
+    LLMRCA_ASSIGN_OR_RETURN(chaos::CgroupDir freezer, chaos::CgroupOfContainer(f.container, "freezer"));
+    chaos::FaultRecord r;
+    r.type = "process";
+    r.target = fmt::format("container {} (cgroup {})", f.container, freezer.path);
+    r.params = {{"action", f.action}, {"method", std::string("freezer")},
+                {"duration_s", f.duration_s}};
+    return chaos::MakePauseFault(0, std::move(freezer), std::move(r));
+  }
+  if (f.pid == 0) return Status::InvalidArgument("give --pid (or --container to pause a container)");
+  if (f.pid < 0 || ::kill(f.pid, 0) != 0) {
     return Status::NotFound(fmt::format("process {} does not exist or cannot be signalled", f.pid));
   }
   if (f.pid == ::getpid()) return Status::InvalidArgument("refusing to act on llmrca itself");

@@ -21,6 +21,7 @@ struct ChaosFaultFlags {
   // Target of cpu, memory, disk (their cgroup) and process.
   int pid = 0;
   std::string cgroup;
+  std::string container;  // a container id (or a unique prefix of 12+ characters)
   // cpu
   int workers = 1;
   double load = 100;

@@ -355,6 +355,28 @@ TEST_F(CliTest, ChaosFreezerPausesAWholeCgroupAndRecoverThawsIt) {
   EXPECT_EQ(thawed, "THAWED\n");
   EXPECT_NE(access(dir.c_str(), F_OK), 0) << dir << " was left behind";
 
+  // A container by its id: a freezer cgroup named as Docker's systemd driver names one.
+  const std::string id = fmt::format("{:012x}feedfacecafe", getpid());
+  const std::string scope = "/sys/fs/cgroup/freezer/docker-" + id + ".scope";
+  ASSERT_EQ(mkdir(scope.c_str(), 0755), 0);
+  o.join_cgroup_procs = scope + "/cgroup.procs";
+  auto member = llmrca::Subprocess::Start({"sleep", "30"}, o);
+  ASSERT_TRUE(member.ok());
+  auto by_id = llmrca::Subprocess::Start(
+      {LLMRCA_BINARY, "chaos", "process", "--container", id.substr(0, 12), "--duration", "0.5",
+       "--state", journal, "--record", (tmp_ / "container.json").string()});
+  ASSERT_TRUE(by_id.ok());
+  const bool container_frozen = WaitUntil([&] { return Slurp(scope + "/freezer.state") == "FROZEN\n"; });
+  const std::optional<int> by_id_code = WaitExit(*by_id);
+  const std::string container_after = Slurp(scope + "/freezer.state");
+  member->Stop(std::chrono::seconds(1));
+  for (int i = 0; i < 200 && rmdir(scope.c_str()) != 0; ++i) usleep(5000);
+  EXPECT_TRUE(container_frozen);
+  EXPECT_EQ(by_id_code, 0);
+  EXPECT_EQ(container_after, "THAWED\n");
+  EXPECT_THAT(Slurp(tmp_ / "container.json"), HasSubstr("\"target\":\"container " + id.substr(0, 12)));
+  EXPECT_NE(access(scope.c_str(), F_OK), 0) << scope << " was left behind";
+
   // A process in the root freezer cgroup would take the machine with it: refused.
   auto sleeper = llmrca::Subprocess::Start({"sleep", "30"});
   ASSERT_TRUE(sleeper.ok());
