@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -53,6 +54,22 @@ bool V2Has(const std::string& dir, std::string_view controller) {
          Contains(Split(std::string(Trim(enabled)), ' '), controller == "blkio" ? "io" : controller);
 }
 
+// The lines of /proc/<pid>/cgroup as (controllers, path): "4:memory:/x" gives ({memory}, /x);
+// v2's "0::/x" gives ({}, /x).
+std::vector<std::pair<std::vector<std::string>, std::string>> ParseMembership(
+    const std::string& text) {
+  std::vector<std::pair<std::vector<std::string>, std::string>> out;
+  for (const std::string& line : Split(text, '\n')) {
+    const size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1);
+    if (controllers.empty() && line.compare(0, a, "0") != 0) continue;
+    out.emplace_back(controllers.empty() ? std::vector<std::string>{} : Split(controllers, ','),
+                     line.substr(b + 1));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<CgroupMount> ParseCgroupMounts(std::string_view mountinfo) {
@@ -89,14 +106,10 @@ Result<CgroupDir> CgroupOf(pid_t pid, std::string_view controller, const std::st
   }
   const std::vector<CgroupMount> mounts = ParseCgroupMounts(mountinfo);
   std::string v2_path, v1_path;
-  for (const std::string& line : Split(membership, '\n')) {
-    const size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
-    if (b == std::string::npos) continue;
-    const std::string controllers = line.substr(a + 1, b - a - 1);
-    const std::string path = line.substr(b + 1);
-    if (line.compare(0, a, "0") == 0 && controllers.empty()) {
+  for (const auto& [controllers, path] : ParseMembership(membership)) {
+    if (controllers.empty()) {
       v2_path = path;
-    } else if (Contains(Split(controllers, ','), controller)) {
+    } else if (Contains(controllers, controller)) {
       v1_path = path;
     }
   }
@@ -113,6 +126,27 @@ Result<CgroupDir> CgroupOf(pid_t pid, std::string_view controller, const std::st
   }
   return Status::NotFound(fmt::format(
       "no cgroup hierarchy of this machine has the '{}' controller for process {}", controller, pid));
+}
+
+Result<std::vector<CgroupDir>> V1CgroupsOf(pid_t pid, const std::string& root) {
+  std::string mountinfo, membership;
+  if (!ReadFile(root + "/proc/self/mountinfo", mountinfo) ||
+      !ReadFile(fmt::format("{}/proc/{}/cgroup", root, pid), membership)) {
+    return Status::NotFound(fmt::format("no process {} (cannot read /proc/{}/cgroup)", pid, pid));
+  }
+  const std::vector<CgroupMount> mounts = ParseCgroupMounts(mountinfo);
+  std::vector<CgroupDir> out;
+  for (const auto& [controllers, path] : ParseMembership(membership)) {
+    // Named hierarchies without a controller (name=systemd) are the init system's business.
+    if (controllers.empty() || controllers[0].starts_with("name=")) continue;
+    for (const CgroupMount& m : mounts) {
+      if (m.version == CgroupVersion::kV1 && Contains(m.controllers, controllers[0])) {
+        out.push_back({CgroupVersion::kV1, root + Under(m, path), path == "/"});
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 namespace {

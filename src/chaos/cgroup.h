@@ -44,6 +44,12 @@ std::vector<CgroupMount> ParseCgroupMounts(std::string_view mountinfo);
 // kNotFound when neither hierarchy has the controller or the process does not exist.
 Result<CgroupDir> CgroupOf(pid_t pid, std::string_view controller, const std::string& root = "");
 
+// Every v1 cgroup `pid` is in, one per hierarchy with a controller (cpu, cpuacct, memory,
+// blkio, pids ...): a stressor joins all of them, as Chaos Mesh's does, so that, say, a v1
+// container's cpuacct.usage counts the CPU stress its cpu cgroup limits. Empty on a v2-only
+// machine.
+Result<std::vector<CgroupDir>> V1CgroupsOf(pid_t pid, const std::string& root = "");
+
 // The cgroup of a container, by its id or a unique prefix of it (at least 12 characters), under
 // the hierarchy that holds `controller` (v2 where the controller is enabled there, else v1), as
 // the runtimes name them: ".../docker/<id>", "docker-<id>.scope", "cri-containerd-<id>.scope",

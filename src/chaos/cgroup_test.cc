@@ -119,6 +119,14 @@ TEST(CgroupTest, FallsBackToV1WhereTheUnifiedHierarchyLacksTheController) {
   auto cpu = CgroupOf(42, "cpu", f.root());
   ASSERT_TRUE(cpu.ok());
   EXPECT_EQ(cpu->path, f.root() + "/sys/fs/cgroup/cpu");
+  // Every hierarchy with a controller, the systemd-named one left out.
+  auto all = V1CgroupsOf(42, f.root());
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].path, f.root() + "/sys/fs/cgroup/memory/process_api/bd25");
+  EXPECT_FALSE((*all)[0].is_root);
+  EXPECT_EQ((*all)[1].path, f.root() + "/sys/fs/cgroup/cpu");
+  EXPECT_TRUE((*all)[1].is_root);
   auto at = CgroupAt(f.root() + "/sys/fs/cgroup/memory/process_api/bd25");
   ASSERT_TRUE(at.ok());
   EXPECT_EQ(at->version, CgroupVersion::kV1);

@@ -77,21 +77,27 @@ class ProxyFault : public Fault {
 
 class StressFault : public Fault {
  public:
-  StressFault(std::vector<std::string> argv, std::optional<CgroupDir> cgroup, FaultRecord d)
-      : Fault(std::move(d)), argv_(std::move(argv)), cgroup_(std::move(cgroup)) {}
+  StressFault(std::vector<std::string> argv, std::optional<CgroupDir> cgroup,
+              std::vector<CgroupDir> also, FaultRecord d)
+      : Fault(std::move(d)), argv_(std::move(argv)), cgroup_(std::move(cgroup)), also_(std::move(also)) {}
 
   std::vector<std::string> Plan() const override {
-    return {fmt::format("run '{}'{}", Show(argv_),
-                        cgroup_ ? " inside " + cgroup_->procs_file() : std::string()),
-            "at the end: SIGTERM it (SIGKILL after 2 s)"};
+    std::vector<std::string> plan = {fmt::format(
+        "run '{}'{}", Show(argv_), cgroup_ ? " inside " + cgroup_->procs_file() : std::string())};
+    for (const CgroupDir& c : also_) plan.push_back("then write its pid to " + c.procs_file());
+    plan.push_back("at the end: SIGTERM it (SIGKILL after 2 s)");
+    return plan;
   }
   Status Inject(const std::string& journal, const std::string& id) override {
     SubprocessOptions o;
     if (cgroup_) o.join_cgroup_procs = cgroup_->procs_file();
     LLMRCA_ASSIGN_OR_RETURN(Subprocess p, Subprocess::Start(argv_, o));
     worker_ = std::move(p);
-    if (Status s = JournalAdd(journal, MakeUndo(id, "kill", worker_->pid(), record_.type + " stressor"));
-        !s.ok()) {
+    Status s = JournalAdd(journal, MakeUndo(id, "kill", worker_->pid(), record_.type + " stressor"));
+    for (const CgroupDir& c : also_) {
+      if (s.ok()) s = WriteControlFile(c.procs_file(), std::to_string(worker_->pid()));
+    }
+    if (!s.ok()) {
       worker_->Stop(std::chrono::seconds(2));
       worker_.reset();
       return s;
@@ -131,6 +137,7 @@ class StressFault : public Fault {
 
   std::vector<std::string> argv_;
   std::optional<CgroupDir> cgroup_;
+  std::vector<CgroupDir> also_;
   std::optional<Subprocess> worker_;
   double cpu_s_ = 0;
   int64_t peak_rss_ = 0;
@@ -264,8 +271,9 @@ std::unique_ptr<Fault> MakeProxyFault(TcpProxyOptions options, FaultRecord descr
 }
 
 std::unique_ptr<Fault> MakeStressFault(std::vector<std::string> worker_argv,
-                                       std::optional<CgroupDir> cgroup, FaultRecord description) {
-  return std::make_unique<StressFault>(std::move(worker_argv), std::move(cgroup),
+                                       std::optional<CgroupDir> cgroup, std::vector<CgroupDir> also,
+                                       FaultRecord description) {
+  return std::make_unique<StressFault>(std::move(worker_argv), std::move(cgroup), std::move(also),
                                        std::move(description));
 }
 

@@ -26,8 +26,10 @@ std::unique_ptr<Fault> MakeProxyFault(TcpProxyOptions options, FaultRecord descr
 // stopped at the end. Measured into the record: cpu_seconds_measured (cpu), peak_rss_bytes
 // (memory), bytes_written_measured / bytes_read_measured (disk: the worker's wchar and rchar),
 // whichever the description's type is.
+// `also` are further cgroups (the target's other v1 hierarchies) the worker joins once started.
 std::unique_ptr<Fault> MakeStressFault(std::vector<std::string> worker_argv,
-                                       std::optional<CgroupDir> cgroup, FaultRecord description);
+                                       std::optional<CgroupDir> cgroup, std::vector<CgroupDir> also,
+                                       FaultRecord description);
 
 // Pauses `pid` with SIGSTOP (SIGCONT at the end), or, with a freezer cgroup, freezes every
 // process in that cgroup (thawed at the end); `pid` may then be 0 (a container named by id).

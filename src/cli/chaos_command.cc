@@ -245,8 +245,16 @@ Result<std::unique_ptr<chaos::Fault>> BuildStressFault(const ChaosFaultFlags& f)
   }
   const std::string controller = f.kind == "disk" ? "blkio" : f.kind;
   std::optional<chaos::CgroupDir> cgroup;
+  std::vector<chaos::CgroupDir> also;
   if (f.pid != 0) {
     LLMRCA_ASSIGN_OR_RETURN(cgroup, chaos::CgroupOf(f.pid, controller));
+    if (cgroup->version == chaos::CgroupVersion::kV1) {
+      // v1: the target's other hierarchies too (cpuacct counts what cpu limits).
+      LLMRCA_ASSIGN_OR_RETURN(std::vector<chaos::CgroupDir> all, chaos::V1CgroupsOf(f.pid));
+      for (chaos::CgroupDir& c : all) {
+        if (c.path != cgroup->path && !c.is_root) also.push_back(std::move(c));
+      }
+    }
   } else if (!f.cgroup.empty()) {
     LLMRCA_ASSIGN_OR_RETURN(cgroup, chaos::CgroupAt(f.cgroup));
   } else if (!f.container.empty()) {
@@ -292,7 +300,8 @@ Result<std::unique_ptr<chaos::Fault>> BuildStressFault(const ChaosFaultFlags& f)
                 {"dir", f.dir}};
   }
   r.params.emplace_back("duration_s", f.duration_s);
-  return chaos::MakeStressFault(std::move(argv), std::move(cgroup), std::move(r));
+  if (!also.empty()) r.params.emplace_back("other_cgroups_joined", static_cast<double>(also.size()));
+  return chaos::MakeStressFault(std::move(argv), std::move(cgroup), std::move(also), std::move(r));
 }
 
 Result<std::unique_ptr<chaos::Fault>> BuildProcessFault(const ChaosFaultFlags& f) {

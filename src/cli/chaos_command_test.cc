@@ -226,6 +226,41 @@ TEST_F(CliTest, ChaosNetworkShapesOnlyTheNamedInterfaceInItsNamespace) {
   EXPECT_EQ(Llmrca("chaos network --rate 1mbit --duration 1").code, 2);  // no interface named
 }
 
+TEST_F(CliTest, ChaosCpuRaisesTheTargetCgroupsOwnCpuAccounting) {
+  // A sleeping target in a v1 cpu cgroup and a cpuacct cgroup of its own (as a container on a
+  // v1 node is): the stressor joins both, so the target's cpuacct.usage, which the target alone
+  // barely moves, rises by the stress: 30 % of 1 s of one worker is 0.3 CPU s.
+  const std::string tag = "llmrca-cli-acct-" + std::to_string(getpid());
+  const std::string cpu = "/sys/fs/cgroup/cpu/" + tag, acct = "/sys/fs/cgroup/cpuacct/" + tag;
+  if (mkdir(cpu.c_str(), 0755) != 0) GTEST_SKIP() << "cannot create v1 cgroups here";
+  if (mkdir(acct.c_str(), 0755) != 0) {
+    rmdir(cpu.c_str());
+    GTEST_SKIP() << "no separate v1 cpuacct hierarchy here";
+  }
+  auto target = llmrca::Subprocess::Start({"sleep", "30"});
+  ASSERT_TRUE(target.ok());
+  for (const std::string& dir : {cpu, acct}) {
+    std::ofstream(dir + "/cgroup.procs") << target->pid();
+  }
+  const auto usage_s = [&] {
+    const std::string ns = Slurp(acct + "/cpuacct.usage");
+    return ns.empty() ? 0.0 : std::stod(ns) / 1e9;
+  };
+  const double before = usage_s();
+  Run r = Llmrca(fmt::format("chaos cpu --pid {} --workers 1 --load 30 --duration 1 --state {}",
+                             target->pid(), (tmp_ / "j").string()));
+  const double risen = usage_s() - before;
+  target->Stop(std::chrono::seconds(1));
+  for (const std::string& dir : {cpu, acct}) {
+    for (int i = 0; i < 200 && rmdir(dir.c_str()) != 0; ++i) usleep(5000);
+    EXPECT_NE(access(dir.c_str(), F_OK), 0) << dir << " was left behind";
+  }
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"other_cgroups_joined\":"));
+  EXPECT_GT(risen, 0.15);
+  EXPECT_LT(risen, 0.6);
+}
+
 TEST_F(CliTest, ChaosNetworkIsUndoneOnSigtermAndAfterSigkillByRecover) {
   // Rollback on every path: SIGTERM restores at once; SIGKILL leaves the qdisc (and, for
   // ingress, the ingress qdisc and the ifb) until `chaos recover` runs the journaled undo.
