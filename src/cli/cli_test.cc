@@ -50,6 +50,8 @@ TEST_F(CliTest, HelpAndVersionSucceed) {
   EXPECT_THAT(version.out, HasSubstr("llmrca 0."));
   EXPECT_THAT(version.out, HasSubstr("16 methods"));
   EXPECT_THAT(version.out, HasSubstr("sim"));
+  EXPECT_THAT(version.out, HasSubstr("  chaos      proxy, cpu, memory, disk, process"));
+  EXPECT_THAT(version.out, HasSubstr("  tc qdiscs  netem "));
 }
 
 TEST_F(CliTest, UsageErrorsExitWithTwo) {

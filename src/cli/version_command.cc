@@ -1,5 +1,11 @@
 #include "cli/version_command.h"
 
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
 #include <Eigen/Core>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -20,6 +26,45 @@
 #endif
 
 namespace llmrca::cli {
+
+namespace {
+
+// What this kernel offers the network faults, without creating anything: built in (a
+// function of the qdisc in /proc/kallsyms) or a module on disk that tc would load.
+std::string ChaosQdiscSupport() {
+  struct Feature {
+    const char* name;
+    const char* symbol;
+    const char* module;  // below /lib/modules/<release>/kernel/
+    std::string state = "no";
+  };
+  Feature features[] = {{"netem", " netem_enqueue", "net/sched/sch_netem.ko"},
+                        {"tbf", " tbf_enqueue", "net/sched/sch_tbf.ko"},
+                        {"ifb", " ifb_open", "drivers/net/ifb.ko"}};
+  std::ifstream syms("/proc/kallsyms");
+  if (!syms) return "unknown (cannot read /proc/kallsyms)";
+  std::string line;
+  while (std::getline(syms, line)) {
+    for (Feature& f : features) {
+      if (line.ends_with(f.symbol)) f.state = "yes";
+    }
+  }
+  utsname u{};
+  ::uname(&u);
+  std::string out;
+  for (Feature& f : features) {
+    if (f.state == "no") {
+      const std::string base = fmt::format("/lib/modules/{}/kernel/{}", u.release, f.module);
+      for (const char* ext : {"", ".xz", ".zst", ".gz"}) {
+        if (::access((base + ext).c_str(), F_OK) == 0) f.state = "module";
+      }
+    }
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", f.name, f.state);
+  }
+  return out;
+}
+
+}  // namespace
 
 void AddVersionCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand("version", "Print the version and the compiled-in components");
@@ -45,10 +90,15 @@ Status RunVersion(const CliContext& ctx) {
   out += fmt::format("  cli        CLI11 {}\n", CLI11_VERSION);
 #ifdef LLMRCA_WITH_LOAD
   out += fmt::format("  load       {}\n", load::CurlVersionString());
-  out += "optional (not compiled in): chaos, collect, torch, cuda, mpi\n";
-#else
+#endif
+  out += "  chaos      proxy, cpu, memory, disk, process (signal, freezer, restart), network (tc "
+         "on egress, ingress through ifb), schedules (yaml-cpp), recover\n";
+  out += fmt::format("  tc qdiscs  {}\n", ChaosQdiscSupport());
+#ifdef LLMRCA_WITH_LOAD
   // Optional areas (LLMRCA_WITH_*) arrive with their own issues.
-  out += "optional (not compiled in): load, chaos, collect, torch, cuda, mpi\n";
+  out += "optional (not compiled in): collect, torch, cuda, mpi\n";
+#else
+  out += "optional (not compiled in): load, collect, torch, cuda, mpi\n";
 #endif
   return WriteStdout(out);
 }
