@@ -86,7 +86,8 @@ TEST(StressTest, DiskWritesAtItsRateAndLeavesNoFile) {
   ASSERT_TRUE(st.ok()) << st.status().ToString();
   EXPECT_GE(written, 3.4 * (1 << 20));
   EXPECT_LE(written, 4.3 * (1 << 20));
-  EXPECT_EQ(st->bytes_written, written);  // nothing else in this process wrote meanwhile
+  // The stressor's own count agrees (within a few writes of the runtime's, e.g. a sanitizer's).
+  EXPECT_NEAR(static_cast<double>(st->bytes_written), static_cast<double>(written), 4096);
   EXPECT_GT(st->fsyncs, 10);              // one per 10 ms slice with writes, ~100
   EXPECT_TRUE(empty_during);
   EXPECT_TRUE(std::filesystem::is_empty(dir));
