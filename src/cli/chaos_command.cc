@@ -18,6 +18,8 @@
 #include "chaos/cgroup.h"
 #include "chaos/fault_record.h"
 #include "chaos/faults.h"
+#include "chaos/gpu/gpu_load.h"
+#include "chaos/gpu_fault.h"
 #include "chaos/state.h"
 #include "chaos/stress.h"
 #include "chaos/tc.h"
@@ -51,7 +53,7 @@ std::chrono::microseconds Micros(double ms) {
   return std::chrono::microseconds(static_cast<int64_t>(ms * 1000));
 }
 
-constexpr const char* kKinds[] = {"proxy", "cpu", "memory", "disk", "process", "network"};
+constexpr const char* kKinds[] = {"proxy", "cpu", "memory", "disk", "process", "network", "gpu"};
 
 // The options of one fault kind, on `c`. The same definitions parse the command line and the
 // entries of a schedule file.
@@ -128,6 +130,16 @@ void AddFaultOptions(CLI::App* c, const std::string& kind, ChaosFaultFlags& f) {
         ->default_val("signal");
     c->add_option("--restart-log", f.restart_log, "Where the restarted process's output goes "
                   "(default: /dev/null)");
+  } else if (kind == "gpu") {
+    c->add_option("--device", f.device, "The GPU (NVML / CUDA index)")->default_val(0)->check(CLI::NonNegativeNumber);
+    c->add_option("--power-cap", f.power_cap_w, "Cap the power limit at this many watts (NVML; "
+                  "restored to the limit read before)")->check(CLI::PositiveNumber);
+    c->add_option("--load", f.gpu_load, "Keep the SMs busy this percent of every 100 ms (CUDA)")
+        ->check(CLI::Range(1.0, 100.0));
+    c->add_option("--memory", f.gpu_memory, "With --load: device memory to hold (k, M, G)")
+        ->default_val("0");
+    c->add_option("--nvml-library", f.nvml_library, "The NVML library to load (default: "
+                  "$LLMRCA_NVML_LIBRARY or libnvidia-ml.so.1)");
   } else if (kind == "network") {
     c->add_option("--dev", f.dev, "The interface (nothing else is touched)")->required();
     c->add_option("--netns", f.netns, "A named network namespace (ip netns) holding it");
@@ -165,6 +177,9 @@ const char* Description(const std::string& kind) {
   if (kind == "disk") {
     return "Disk I/O stress: paced writes (optionally fsynced) and reads of a scratch file";
   }
+  if (kind == "gpu") {
+    return "GPU faults: an NVML power cap (the study's GPU fault) or a CUDA load on the SMs";
+  }
   if (kind == "process") {
     return "Pause (SIGSTOP or the freezer cgroup, resumed at the end), kill, or kill and "
            "restart a process";
@@ -192,6 +207,10 @@ const char* Footer(const std::string& kind) {
   if (kind == "disk") {
     return "Example: llmrca chaos disk --pid PID --write-rate 50M --fsync --dir /var/lib/x "
            "--duration 60\nThe scratch file is unlinked at once, so nothing stays on disk.";
+  }
+  if (kind == "gpu") {
+    return "The study's GPU fault: llmrca chaos gpu --device 0 --power-cap 150 --duration 60\n"
+           "Setting a power limit needs root; --dry-run reads the limits and prints the changes.";
   }
   if (kind == "process") {
     return "Examples:\n"
@@ -350,6 +369,40 @@ Result<std::unique_ptr<chaos::Fault>> BuildProcessFault(const ChaosFaultFlags& f
   return chaos::MakeKillFault(f.pid, f.action == "restart", f.restart_log, std::move(r));
 }
 
+Result<std::unique_ptr<chaos::Fault>> BuildGpuFault(const ChaosFaultFlags& f) {
+  if ((f.power_cap_w > 0) == (f.gpu_load > 0)) {
+    return Status::InvalidArgument("gpu fault: give one of --power-cap and --load");
+  }
+  LLMRCA_ASSIGN_OR_RETURN(const std::string self, SelfExecutable());
+  chaos::FaultRecord r;
+  r.type = "gpu";
+  r.target = fmt::format("GPU {}", f.device);
+  if (f.power_cap_w > 0) {
+    r.params = {{"mechanism", std::string("power_cap")}, {"power_cap_w", f.power_cap_w},
+                {"duration_s", f.duration_s}};
+    std::vector<std::string> restore = {self, "chaos", "gpu-restore"};
+    if (!f.nvml_library.empty()) restore.insert(restore.end(), {"--nvml-library", f.nvml_library});
+    return chaos::MakeGpuPowerCapFault(static_cast<unsigned>(f.device), f.power_cap_w,
+                                       f.nvml_library, std::move(restore), std::move(r));
+  }
+  if (!chaos::gpu::GpuLoadBuiltWithCuda()) {
+    return Status::Unavailable("gpu load: this llmrca was built without CUDA (configure with "
+                               "-DLLMRCA_WITH_CUDA=ON where nvcc is installed); --power-cap "
+                               "works without it");
+  }
+  int64_t memory = 0;
+  if (f.gpu_memory != "0") {
+    LLMRCA_ASSIGN_OR_RETURN(memory, chaos::ParseByteSize(f.gpu_memory));
+  }
+  r.params = {{"mechanism", std::string("load")}, {"load", f.gpu_load},
+              {"memory_bytes", static_cast<double>(memory)}, {"duration_s", f.duration_s}};
+  std::vector<std::string> argv = {self, "chaos", "stress-worker", "gpu", "--duration",
+                                   fmt::format("{}", f.duration_s + 5), "--device",
+                                   std::to_string(f.device), "--load", fmt::format("{}", f.gpu_load),
+                                   "--size", std::to_string(memory)};
+  return chaos::MakeStressFault(std::move(argv), std::nullopt, {}, std::move(r));
+}
+
 Result<std::unique_ptr<chaos::Fault>> BuildNetworkFault(const ChaosFaultFlags& f) {
   static std::atomic<int> ifb_count{0};
   chaos::TcFault t;
@@ -422,6 +475,7 @@ Result<std::unique_ptr<chaos::Fault>> BuildFault(const ChaosFaultFlags& f) {
   if (f.kind == "cpu" || f.kind == "memory" || f.kind == "disk") return BuildStressFault(f);
   if (f.kind == "process") return BuildProcessFault(f);
   if (f.kind == "network") return BuildNetworkFault(f);
+  if (f.kind == "gpu") return BuildGpuFault(f);
   return Status::InvalidArgument(fmt::format("unknown fault kind '{}' (one of: {})", f.kind,
                                              fmt::join(kKinds, ", ")));
 }
@@ -566,7 +620,28 @@ void AddChaosCommand(CLI::App& app, CliContext& ctx) {
     ctx.status = WriteStdout(text);
   });
 
-  // The stressor process itself, started by `chaos cpu|memory|disk` inside the target's cgroup.
+  // What the journal runs to restore a GPU's power limit after a crash (chaos/gpu_fault.h).
+  struct GpuRestoreFlags {
+    std::string uuid;
+    unsigned limit_mw = 0;
+    std::string library;
+  };
+  auto gr = std::make_shared<GpuRestoreFlags>();
+  CLI::App* g = cmd->add_subcommand("gpu-restore", "");  // hidden
+  g->group("");
+  g->add_option("--uuid", gr->uuid)->required();
+  g->add_option("--limit-mw", gr->limit_mw)->required();
+  g->add_option("--nvml-library", gr->library);
+  g->callback([gr, &ctx] {
+    ctx.status = chaos::RestoreGpuPowerLimit(gr->uuid, gr->limit_mw, gr->library);
+    if (ctx.status.ok()) {
+      ctx.status = WriteStdout(fmt::format("restored the power limit of {} to {} mW\n", gr->uuid,
+                                           gr->limit_mw));
+    }
+  });
+
+  // The stressor process itself, started by `chaos cpu|memory|disk|gpu` inside the target's
+  // cgroup.
   auto worker = std::make_shared<ChaosFaultFlags>();
   auto disk = std::make_shared<chaos::DiskStressOptions>();
   CLI::App* w = cmd->add_subcommand("stress-worker", "");  // hidden: an empty description
@@ -581,6 +656,7 @@ void AddChaosCommand(CLI::App& app, CliContext& ctx) {
   w->add_option("--read-bps", disk->read_bps);
   w->add_option("--file-size", disk->file_bytes);
   w->add_flag("--fsync", disk->fsync);
+  w->add_option("--device", worker->device);
   w->add_option("--duration", worker->duration_s)->required();
   w->callback([worker, disk, &ctx] {
     std::atomic<bool>& stop = CatchStopSignals();
@@ -589,6 +665,19 @@ void AddChaosCommand(CLI::App& app, CliContext& ctx) {
       chaos::RunCpuStress(worker->workers, worker->load, d, stop);
     } else if (worker->kind == "disk") {
       ctx.status = chaos::RunDiskStress(*disk, d, stop).status();
+    } else if (worker->kind == "gpu") {
+      chaos::gpu::GpuLoadOptions o;
+      o.device = worker->device;
+      o.load_pct = worker->load;
+      o.duration = d;
+      o.memory_bytes = std::stoll(worker->size);
+      chaos::gpu::GpuResult<chaos::gpu::GpuLoadReport> rep = chaos::gpu::RunGpuLoad(o, stop);
+      ctx.status = chaos::FromGpu(rep.status());
+      if (rep.ok()) {
+        std::fprintf(stderr, "gpu load on %s: %lld kernels, busy %.3f of %.3f s (%.0f %%)\n",
+                     rep->device_name.c_str(), static_cast<long long>(rep->kernels_launched),
+                     rep->busy_s, rep->elapsed_s, 100 * rep->busy_share);
+      }
     } else {
       Result<int64_t> bytes = chaos::ParseByteSize(worker->size);
       ctx.status = bytes.ok() ? chaos::RunMemoryStress(*bytes, std::chrono::duration<double>(

@@ -1,5 +1,6 @@
 // `llmrca chaos`: inject a fault for a bounded time, restore, and write its record
-// (chaos/fault_record.h). One subcommand per kind (proxy, cpu, memory, disk, process, network),
+// (chaos/fault_record.h). One subcommand per kind (proxy, cpu, memory, disk, process, network,
+// gpu),
 // `schedule` for a YAML file of several with start offsets, `recover` for what a killed
 // injector left. A schedule file's entries take the same options as the subcommands (the same
 // parser reads both), so a fault means the same thing on the command line and in a file.
@@ -16,7 +17,7 @@ namespace llmrca::cli {
 
 // Every option of every fault kind; each kind reads its own.
 struct ChaosFaultFlags {
-  std::string kind;  // proxy, cpu, memory, disk, process, network
+  std::string kind;  // proxy, cpu, memory, disk, process, network, gpu
   double duration_s = 0;
   // Target of cpu, memory, disk (their cgroup) and process.
   int pid = 0;
@@ -47,6 +48,12 @@ struct ChaosFaultFlags {
   std::string burst = "32kbit";
   std::string direction = "egress";
   std::string ifb;
+  // gpu
+  int device = 0;
+  double power_cap_w = 0;
+  double gpu_load = 0;          // percent
+  std::string gpu_memory = "0"; // bytes with k, M, G
+  std::string nvml_library;
   // proxy
   std::string listen = "127.0.0.1:0";
   std::string upstream;

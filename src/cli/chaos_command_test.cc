@@ -504,6 +504,60 @@ faults:
   EXPECT_THAT(dry.err, HasSubstr(fmt::format("send SIGSTOP to pid {}", victim->pid())));
 }
 
+TEST_F(CliTest, ChaosGpuPowerCapIsRestoredAtTheEndAndByRecoverOnAFakeNvml) {
+  // A fake NVML (two GPUs; GPU 0 starts at 350 W, accepts 100-400 W) keeps its limits and every
+  // set in a state file, so the test sees what was changed without any real GPU.
+  const fs::path state = tmp_ / "nvml.state";
+  setenv("LLMRCA_NVML_LIBRARY", LLMRCA_FAKE_NVML_LIBRARY, 1);
+  setenv("LLMRCA_FAKE_NVML_STATE", state.c_str(), 1);
+  const std::string journal = (tmp_ / "j").string();
+  Run dry = Llmrca("chaos gpu --power-cap 150 --duration 5 --dry-run");
+  Run cap = Llmrca("chaos gpu --device 0 --power-cap 150 --duration 0.3 --state " + journal);
+  const std::string after_cap = Slurp(state);
+  auto injector = llmrca::Subprocess::Start({LLMRCA_BINARY, "chaos", "gpu", "--power-cap", "200",
+                                             "--duration", "60", "--state", journal});
+  const bool capped = injector.ok() && WaitUntil([&] {
+    return Slurp(state).find("set 0 200000") != std::string::npos;
+  });
+  if (injector.ok()) {
+    kill(injector->pid(), SIGKILL);
+    WaitExit(*injector);
+  }
+  const std::string left = Slurp(state);
+  Run recover = Llmrca("chaos recover --state " + journal);
+  const std::string recovered = Slurp(state);
+  Run load = Llmrca("chaos gpu --load 50 --duration 1");
+  Run both = Llmrca("chaos gpu --load 50 --power-cap 150 --duration 1");
+  Run range = Llmrca("chaos gpu --power-cap 5 --duration 1 --state " + journal);
+  unsetenv("LLMRCA_NVML_LIBRARY");
+  unsetenv("LLMRCA_FAKE_NVML_STATE");
+  Run missing = Llmrca("chaos gpu --power-cap 150 --duration 1 --nvml-library /nonexistent/libnvidia-ml.so.1");
+
+  EXPECT_EQ(dry.code, 0) << dry.err;
+  EXPECT_THAT(dry.err, HasSubstr("set the power limit of GPU 0 (llmrca fake GPU 0, "));
+  EXPECT_THAT(dry.err, HasSubstr("from 350 W to 150 W"));
+  ASSERT_EQ(cap.code, 0) << cap.err;
+  const nlohmann::json rec = nlohmann::json::parse(cap.out);
+  EXPECT_EQ(rec["type"], "gpu");
+  EXPECT_EQ(rec["outcome"], "completed");
+  EXPECT_EQ(rec["params"]["previous_limit_w"], 350.0);
+  // The dry run set nothing; the fault set 150 W, then 350 W back (the limit read before).
+  EXPECT_EQ(after_cap, "limit 0 350000\nlimit 1 300000\nset 0 150000\nset 0 350000\n");
+  EXPECT_TRUE(capped);
+  EXPECT_THAT(left, HasSubstr("limit 0 200000"));  // SIGKILL left the cap in force ...
+  EXPECT_EQ(recover.code, 0) << recover.err;
+  EXPECT_THAT(recover.out, HasSubstr("gpu-restore --uuid GPU-"));
+  EXPECT_THAT(recovered, HasSubstr("limit 0 350000"));  // ... until recover restored it
+  EXPECT_EQ(load.code, 1);
+  EXPECT_THAT(load.err, HasSubstr("built without CUDA"));
+  EXPECT_EQ(both.code, 2);
+  EXPECT_EQ(range.code, 2);
+  EXPECT_THAT(range.err, HasSubstr("it accepts 100 W to 400 W"));
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("/nonexistent/libnvidia-ml.so.1"));
+  EXPECT_THAT(missing.err, HasSubstr("NVIDIA driver"));
+}
+
 TEST_F(CliTest, ChaosScheduleErrorsNameTheFileTheFaultAndTheProblem) {
   const auto check = [&](const std::string& yaml, int code, const std::string& message) {
     Write(tmp_ / "bad.yaml", yaml);
@@ -513,7 +567,7 @@ TEST_F(CliTest, ChaosScheduleErrorsNameTheFileTheFaultAndTheProblem) {
     EXPECT_EQ(Lines(r.err), 1) << r.err;
   };
   check("faults:\n  - {kind: cpu, duration: 1}\n  - {kind: gpu-melt, duration: 1}\n", 2,
-        "fault 2 (gpu-melt): unknown kind (one of: proxy, cpu, memory, disk, process, network)");
+        "fault 2 (gpu-melt): unknown kind (one of: proxy, cpu, memory, disk, process, network, gpu)");
   check("faults:\n  - {kind: cpu, duration: 1, wrokers: 2}\n", 2,
         "fault 1 (cpu): unknown option 'wrokers' (see llmrca chaos cpu --help)");
   check("faults:\n  - {kind: cpu, workers: 2}\n", 2, "fault 1 (cpu): --duration is required");

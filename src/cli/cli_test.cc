@@ -52,6 +52,7 @@ TEST_F(CliTest, HelpAndVersionSucceed) {
   EXPECT_THAT(version.out, HasSubstr("sim"));
   EXPECT_THAT(version.out, HasSubstr("  chaos      proxy, cpu, memory, disk, process"));
   EXPECT_THAT(version.out, HasSubstr("  tc qdiscs  netem "));
+  EXPECT_THAT(version.out, HasSubstr("  gpu        power cap through NVML (loaded at run time"));
 }
 
 TEST_F(CliTest, UsageErrorsExitWithTwo) {

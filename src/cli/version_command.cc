@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "chaos/gpu/gpu_load.h"
+#include "chaos/gpu/nvml.h"
 #include "stats/dense.h"
 #ifdef LLMRCA_WITH_LOAD
 #include "load/engine.h"
@@ -64,6 +66,16 @@ std::string ChaosQdiscSupport() {
   return out;
 }
 
+// NVML as this machine offers it: loaded at run time, so a build without the driver still caps
+// power where the driver is.
+std::string NvmlState() {
+  const std::string library = chaos::gpu::ResolveNvmlLibrary("");
+  chaos::gpu::GpuResult<std::unique_ptr<chaos::gpu::Nvml>> nvml = chaos::gpu::Nvml::Open(library);
+  if (!nvml.ok()) return fmt::format("loaded at run time; {} not loadable here", library);
+  chaos::gpu::GpuResult<unsigned> count = (*nvml)->DeviceCount();
+  return fmt::format("loaded at run time: {}, {} GPU(s)", library, count.ok() ? *count : 0u);
+}
+
 }  // namespace
 
 void AddVersionCommand(CLI::App& app, CliContext& ctx) {
@@ -92,14 +104,18 @@ Status RunVersion(const CliContext& ctx) {
   out += fmt::format("  load       {}\n", load::CurlVersionString());
 #endif
   out += "  chaos      proxy, cpu, memory, disk, process (signal, freezer, restart), network (tc "
-         "on egress, ingress through ifb), schedules (yaml-cpp), recover\n";
+         "on egress, ingress through ifb), gpu, schedules (yaml-cpp), recover\n";
   out += fmt::format("  tc qdiscs  {}\n", ChaosQdiscSupport());
-#ifdef LLMRCA_WITH_LOAD
+  out += fmt::format("  gpu        power cap through NVML ({}); CUDA load kernel {}\n", NvmlState(),
+                     chaos::gpu::GpuLoadBuiltWithCuda() ? "built in" : "not built (LLMRCA_WITH_CUDA=OFF)");
   // Optional areas (LLMRCA_WITH_*) arrive with their own issues.
-  out += "optional (not compiled in): collect, torch, cuda, mpi\n";
-#else
-  out += "optional (not compiled in): load, collect, torch, cuda, mpi\n";
+  std::string missing;
+#ifndef LLMRCA_WITH_LOAD
+  missing += "load, ";
 #endif
+  missing += "collect, torch, ";
+  if (!chaos::gpu::GpuLoadBuiltWithCuda()) missing += "cuda, ";
+  out += "optional (not compiled in): " + missing + "mpi\n";
   return WriteStdout(out);
 }
 
