@@ -222,6 +222,28 @@ TEST(TcpProxyTest, StallsDelayChunksLikeRetransmissions) {
   EXPECT_GE(RoundTripMs(proxy->port()), 100);
 }
 
+TEST(TcpProxyTest, TheShareOfStalledChunksFollowsTheStallProbability) {
+  // 120 echo round trips on one connection, each one downstream chunk; a stall adds 60 ms. With
+  // p = 0.3 the count of slow round trips is Binomial(120, 0.3): mean 36, sd 5.0; the bounds
+  // [18, 54] are 3.6 sd either side, so a correct proxy fails this about 3 times in 10,000.
+  EchoServer echo;
+  ProxyToxics t;
+  t.stall_probability = 0.3;
+  t.stall = milliseconds(60);
+  auto proxy = StartProxy(echo.port(), t);
+  ASSERT_TRUE(proxy);
+  Conn c(proxy->port());
+  int slow = 0;
+  for (int i = 0; i < 120; ++i) {
+    const auto t0 = Clock::now();
+    ASSERT_TRUE(c.Send("ping"));
+    ASSERT_EQ(c.Recv(4), "ping");
+    if (Ms(Clock::now() - t0) >= 55) ++slow;
+  }
+  EXPECT_GE(slow, 18);
+  EXPECT_LE(slow, 54);
+}
+
 TEST(TcpProxyTest, TimeoutRelaysNothingThenCloses) {
   EchoServer echo;
   ProxyToxics t;
