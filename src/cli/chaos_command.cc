@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <optional>
 
 #include <fmt/format.h>
@@ -147,7 +148,7 @@ void AddFaultOptions(CLI::App* c, const std::string& kind, ChaosFaultFlags& f) {
                   "ifb device the fault creates)")
         ->check(CLI::IsMember({"egress", "ingress"}))
         ->default_val("egress");
-    c->add_option("--ifb", f.ifb, "Name of the ifb device for ingress (default: lrifb<pid>)");
+    c->add_option("--ifb", f.ifb, "Name of the ifb device for ingress (default: lrifb<pid>-<n>)");
     c->add_option("--delay", f.delay_ms, "netem delay, ms")->check(CLI::NonNegativeNumber);
     c->add_option("--jitter", f.jitter_ms, "netem jitter, ms")->check(CLI::NonNegativeNumber);
     c->add_option("--correlation", f.correlation_pct, "netem delay correlation, %")
@@ -404,7 +405,6 @@ Result<std::unique_ptr<chaos::Fault>> BuildGpuFault(const ChaosFaultFlags& f) {
 }
 
 Result<std::unique_ptr<chaos::Fault>> BuildNetworkFault(const ChaosFaultFlags& f) {
-  static std::atomic<int> ifb_count{0};
   chaos::TcFault t;
   t.dev = f.dev;
   t.netns = f.netns;
@@ -418,8 +418,10 @@ Result<std::unique_ptr<chaos::Fault>> BuildNetworkFault(const ChaosFaultFlags& f
   t.burst = f.burst;
   t.ingress = f.direction == "ingress";
   if (t.ingress) {
+    // Default: this process and the interface, so two ingress faults of one schedule differ.
     t.ifb = !f.ifb.empty() ? f.ifb
-                           : fmt::format("lrifb{}{}", ::getpid() % 100000, ifb_count.fetch_add(1));
+                           : fmt::format("lrifb{}-{}", ::getpid() % 100000,
+                                         std::hash<std::string>{}(f.netns + "/" + f.dev) % 1000);
   }
   LLMRCA_RETURN_IF_ERROR(chaos::ValidateTcFault(t));
   chaos::FaultRecord r;
