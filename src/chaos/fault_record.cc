@@ -21,6 +21,17 @@ std::string FaultRecordJson(const FaultRecord& r) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+void SetParam(FaultRecord& record, const std::string& name,
+              std::variant<std::string, double, bool> value) {
+  for (auto& [key, old] : record.params) {
+    if (key == name) {
+      old = std::move(value);
+      return;
+    }
+  }
+  record.params.emplace_back(name, std::move(value));
+}
+
 double UnixSecondsNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }

@@ -19,6 +19,11 @@ struct FaultRecord {
   std::string outcome;  // "completed", "stopped by signal", "failed: <why>"
 };
 
+// Sets param `name` to `value`, replacing an earlier value of that name (a fault adds what it
+// measured when it ends).
+void SetParam(FaultRecord& record, const std::string& name,
+              std::variant<std::string, double, bool> value);
+
 // One JSON object: {"type":..,"target":..,"params":{..},"start":..,"end":..,"outcome":..}.
 std::string FaultRecordJson(const FaultRecord& record);
 

@@ -21,16 +21,6 @@ namespace {
 
 std::string Show(const Command& c) { return fmt::format("{}", fmt::join(c, " ")); }
 
-void AddParam(FaultRecord& r, const std::string& name, double value) {
-  for (auto& [k, v] : r.params) {
-    if (k == name) {
-      v = value;
-      return;
-    }
-  }
-  r.params.emplace_back(name, value);
-}
-
 // The state letter of a process (R, S, T, Z ...) from /proc/<pid>/stat; '?' when gone.
 char StateOf(pid_t pid) {
   std::ifstream stat(fmt::format("/proc/{}/stat", pid));
@@ -64,9 +54,9 @@ class ProxyFault : public Fault {
   Status Restore() override {
     const TcpProxyStats st = proxy_->stats();
     proxy_.reset();  // every proxied connection closes
-    AddParam(record_, "connections", static_cast<double>(st.connections));
-    AddParam(record_, "connections_affected", static_cast<double>(st.affected));
-    AddParam(record_, "upstream_failures", static_cast<double>(st.upstream_failures));
+    SetParam(record_, "connections", static_cast<double>(st.connections));
+    SetParam(record_, "connections_affected", static_cast<double>(st.affected));
+    SetParam(record_, "upstream_failures", static_cast<double>(st.upstream_failures));
     return Status::Ok();
   }
 
@@ -115,13 +105,13 @@ class StressFault : public Fault {
     Sample();
     worker_->Stop(std::chrono::seconds(2));
     worker_.reset();
-    if (record_.type == "cpu") AddParam(record_, "cpu_seconds_measured", cpu_s_);
-    if (record_.type == "memory") AddParam(record_, "peak_rss_bytes", static_cast<double>(peak_rss_));
+    if (record_.type == "cpu") SetParam(record_, "cpu_seconds_measured", cpu_s_);
+    if (record_.type == "memory") SetParam(record_, "peak_rss_bytes", static_cast<double>(peak_rss_));
     if (record_.type == "disk") {
-      AddParam(record_, "bytes_written_measured", static_cast<double>(io_.wchar));
-      AddParam(record_, "bytes_read_measured", static_cast<double>(io_.rchar));
-      AddParam(record_, "device_bytes_written", static_cast<double>(io_.write_bytes));
-      AddParam(record_, "device_bytes_read", static_cast<double>(io_.read_bytes));
+      SetParam(record_, "bytes_written_measured", static_cast<double>(io_.wchar));
+      SetParam(record_, "bytes_read_measured", static_cast<double>(io_.rchar));
+      SetParam(record_, "device_bytes_written", static_cast<double>(io_.write_bytes));
+      SetParam(record_, "device_bytes_read", static_cast<double>(io_.read_bytes));
     }
     return Status::Ok();
   }
@@ -230,7 +220,7 @@ class KillFault : public Fault {
   Status Restore() override {
     if (!restart_) return Status::Ok();
     LLMRCA_ASSIGN_OR_RETURN(const pid_t pid, StartDetached(command_, log_));
-    AddParam(record_, "restarted_pid", static_cast<double>(pid));
+    SetParam(record_, "restarted_pid", static_cast<double>(pid));
     return Status::Ok();
   }
 

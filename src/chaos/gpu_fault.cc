@@ -9,17 +9,6 @@
 namespace llmrca::chaos {
 namespace {
 
-void SetParam(FaultRecord& r, const std::string& name,
-              std::variant<std::string, double, bool> value) {
-  for (auto& [k, v] : r.params) {
-    if (k == name) {
-      v = std::move(value);
-      return;
-    }
-  }
-  r.params.emplace_back(name, std::move(value));
-}
-
 class GpuPowerCapFault : public Fault {
  public:
   GpuPowerCapFault(unsigned device, double watts, std::string library,

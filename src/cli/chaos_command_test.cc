@@ -60,17 +60,9 @@ std::vector<nlohmann::json> Records(const std::string& text) {
 TEST_F(CliTest, ChaosProxyDelaysAReplicaAndWritesItsRecordOnSigterm) {
   // The live demo's network fault: a chaos proxy adds 300 ms to everything a serve-sim engine
   // sends back. TTFT through the proxy must include it; the engine's own pace (TPOT) must not.
-  auto engine = llmrca::Subprocess::Start(
-      {LLMRCA_BINARY, "serve-sim", "engine", "--port", "0", "--duration", "60"}, [] {
-        llmrca::SubprocessOptions o;
-        o.capture_stdout = true;
-        return o;
-      }());
-  ASSERT_TRUE(engine.ok());
-  auto line = engine->ReadLine(std::chrono::seconds(10));
-  ASSERT_TRUE(line.ok());
-  const size_t host = line->find("http://") + 7;
-  const std::string upstream = line->substr(host, line->find(' ', host) - host);
+  auto engine = llmrca::cli_test::StartEngine();
+  ASSERT_TRUE(engine);
+  const std::string upstream = engine->address;  // 127.0.0.1:PORT
   const int port = llmrca::net::test_support::UnusedLoopbackPort();
   const fs::path record = tmp_ / "fault.json";
   auto proxy = llmrca::Subprocess::Start(

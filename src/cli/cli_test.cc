@@ -462,17 +462,9 @@ TEST_F(CliTest, LoadOverTlsAndHttp2ThroughNginx) {
                                     dir.string())
                             .c_str()),
             0);
-  auto engine = llmrca::Subprocess::Start(
-      {LLMRCA_BINARY, "serve-sim", "engine", "--port", "0", "--duration", "60"}, [] {
-        llmrca::SubprocessOptions o;
-        o.capture_stdout = true;
-        return o;
-      }());
-  ASSERT_TRUE(engine.ok());
-  auto line = engine->ReadLine(std::chrono::seconds(10));
-  ASSERT_TRUE(line.ok());
-  const size_t host = line->find("http://") + 7;
-  const std::string upstream = line->substr(host, line->find(' ', host) - host);  // 127.0.0.1:PORT
+  auto engine = llmrca::cli_test::StartEngine();
+  ASSERT_TRUE(engine);
+  const std::string upstream = engine->address;  // 127.0.0.1:PORT
   const int port = llmrca::net::test_support::UnusedLoopbackPort();
   {
     std::ofstream conf(dir / "nginx.conf");

@@ -7,14 +7,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include "base/subprocess.h"
 
 namespace llmrca::cli_test {
 
@@ -68,6 +72,25 @@ class CliTest : public ::testing::Test {
 
   fs::path tmp_;
 };
+
+// A `serve-sim engine` child on a free port and the HOST:PORT it announced; nothing when it
+// did not start or announce itself within 10 s.
+struct EngineChild {
+  Subprocess process;
+  std::string address;
+};
+inline std::optional<EngineChild> StartEngine() {
+  SubprocessOptions o;
+  o.capture_stdout = true;
+  Result<Subprocess> engine = Subprocess::Start(
+      {LLMRCA_BINARY, "serve-sim", "engine", "--port", "0", "--duration", "60"}, o);
+  if (!engine.ok()) return std::nullopt;
+  Result<std::string> line = engine->ReadLine(std::chrono::seconds(10));
+  const size_t at = line.ok() ? line->find("http://") : std::string::npos;
+  if (at == std::string::npos) return std::nullopt;
+  const size_t host = at + 7;
+  return EngineChild{std::move(engine).value(), line->substr(host, line->find(' ', host) - host)};
+}
 
 // The state letter of a process (R, S, T, Z ...) from /proc/<pid>/stat; '?' when gone.
 inline char ProcessState(pid_t pid) {

@@ -107,6 +107,20 @@ class JsonObject {
   std::string body_;
 };
 
+// One fault record (the fields of llmrca's chaos/fault_record.h) as a line of JSON.
+void WriteRecord(std::ostream& out, std::string_view type, std::string_view target,
+                 const JsonObject& params, double start, double end, std::string_view outcome) {
+  out << JsonObject()
+             .String("type", type)
+             .String("target", target)
+             .Raw("params", params.Text())
+             .Number("start", start)
+             .Number("end", end)
+             .String("outcome", outcome)
+             .Text()
+      << "\n";
+}
+
 double UnixSecondsNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -401,15 +415,7 @@ int PowerCap(const Flags& f, std::ostream& out, std::ostream& err) {
   const std::string target =
       "GPU " + std::to_string(plan.device) + " (" + plan.name + ", " + plan.uuid + ")";
   const auto record = [&](double start, double end, std::string_view outcome) {
-    out << JsonObject()
-               .String("type", "gpu_power_cap")
-               .String("target", target)
-               .Raw("params", params.Text())
-               .Number("start", start)
-               .Number("end", end)
-               .String("outcome", outcome)
-               .Text()
-        << "\n";
+    WriteRecord(out, "gpu_power_cap", target, params, start, end, outcome);
   };
 
   if (dry_run) {
@@ -620,16 +626,9 @@ int Load(const Flags& f, std::ostream& out, std::ostream& err) {
       params.Number("nvml_power_mean_w", samples.power_sum_w / samples.power_count);
     }
   }
-  out << JsonObject()
-             .String("type", "gpu_load")
-             .String("target", "CUDA device " + std::to_string(o.device) + " (" + cuda->name +
-                                   ", " + cuda->uuid + ")")
-             .Raw("params", params.Text())
-             .Number("start", start)
-             .Number("end", end)
-             .String("outcome", outcome)
-             .Text()
-      << "\n";
+  WriteRecord(out, "gpu_load",
+              "CUDA device " + std::to_string(o.device) + " (" + cuda->name + ", " + cuda->uuid + ")",
+              params, start, end, outcome);
   if (!report.ok()) return Failure(err, report.error().message);
   return kExitOk;
 }
