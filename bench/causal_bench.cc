@@ -80,6 +80,27 @@ BENCHMARK_CAPTURE(BM_Learn, fci, "fci")->Args({50, 1000, 0, 2})->Unit(benchmark:
 BENCHMARK_CAPTURE(BM_Learn, ges, "ges")->Args({50, 1000, 0, 2})->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK_CAPTURE(BM_Learn, ntlr, "ntlr")->Args({50, 1000, 0, 2})->Unit(benchmark::kMillisecond)->Iterations(1);
 
+// LiNGAM on metrics in mixed units: the benchmark's SEM with every tenth column in units 1e9 times
+// smaller (bytes beside gigabytes). Real cases mix percent, bytes and seconds like this.
+void BM_LingamMixedUnits(benchmark::State& state) {
+  const int metrics = static_cast<int>(state.range(0));
+  Eigen::MatrixXd x = SemData(metrics, 1000, 7, true);
+  for (int j = 0; j < metrics; j += 10) x.col(j) *= 1e9;
+  llmrca::causal::LearnOptions o;
+  o.algo = "lingam";
+  o.threads = llmrca::HardwareThreads();
+  for (auto _ : state) {
+    auto g = llmrca::causal::LearnGraph(x, o);
+    if (!g.ok()) {
+      state.SkipWithError(g.status().message().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(g->graph.NumEdges());
+  }
+  state.counters["threads"] = static_cast<double>(o.threads);
+}
+BENCHMARK(BM_LingamMixedUnits)->ArgName("metrics")->Arg(50)->Arg(200)->Unit(benchmark::kMillisecond)->Iterations(1);
+
 // One case of 50 metrics (12 services x 4 + 2) x 1,000 rows through each registered method.
 llmrca::data::Case MakeCase(int metrics, int rows) {
   const Eigen::MatrixXd x = SemData(metrics, rows, 11, true);

@@ -333,7 +333,8 @@ struct OrderedDesign {
   Eigen::MatrixXd centred;  // n x d, column k = variable order[k] minus its mean
   Eigen::MatrixXd gram;     // centred' centred
   Eigen::MatrixXd r;        // upper-triangular factor of centred = QR
-  double rank_tol = 0;      // |R(k, k)| at or below this: column k is (nearly) dependent
+  // |R(k, k)| at or below rank_tol(k): column k is (nearly) a combination of the ones before it.
+  Eigen::VectorXd rank_tol;
 };
 
 OrderedDesign MakeOrderedDesign(const Eigen::MatrixXd& x, const std::vector<int>& order) {
@@ -348,10 +349,11 @@ OrderedDesign MakeOrderedDesign(const Eigen::MatrixXd& x, const std::vector<int>
   stats::Gemm(true, false, 1.0, s.centred, s.centred, 0.0, s.gram);
   Eigen::HouseholderQR<Eigen::MatrixXd> qr(s.centred);
   s.r = qr.matrixQR().topRows(std::min(n, d)).triangularView<Eigen::Upper>();
-  // Eigen's CompleteOrthogonalDecomposition (LeastSquares) treats pivots below
-  // eps * max(n, d) * |largest pivot| as zero; a looser bound sends borderline cases to it.
-  const double largest = s.centred.colwise().norm().maxCoeff();
-  s.rank_tol = 1e-8 * largest;
+  // |R(k, k)| is the norm of the part of column k outside the span of the columns before it, so
+  // it is compared with column k's own norm: a metric in small units beside one in large units (percent beside bytes) must
+  // not count as dependent. The bound is far looser than the rounding level at which Eigen's
+  // CompleteOrthogonalDecomposition (LeastSquares) drops a pivot, so borderline cases go to it.
+  s.rank_tol = 1e-8 * s.centred.colwise().norm().transpose();
   return s;
 }
 
@@ -363,7 +365,7 @@ Result<std::optional<Eigen::VectorXd>> AdaptiveLassoOnPrefix(const OrderedDesign
   const Eigen::Index p = i;
   if (i >= s.r.rows()) return std::optional<Eigen::VectorXd>();
   for (Eigen::Index k = 0; k <= i; ++k) {
-    if (!(std::abs(s.r(k, k)) > s.rank_tol)) return std::optional<Eigen::VectorXd>();
+    if (!(std::abs(s.r(k, k)) > s.rank_tol(k))) return std::optional<Eigen::VectorXd>();
   }
   // Eq. 4 of Zou (2006) with gamma = 1: weights |OLS coefficients|.
   const Eigen::VectorXd ols =

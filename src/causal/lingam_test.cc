@@ -256,6 +256,44 @@ TEST(DirectLingamTest, RecoversANonGaussianSem) {
   EXPECT_LT((r->adjacency - sem.b).cwiseAbs().maxCoeff(), 0.1);
 }
 
+TEST(LingamTest, AdjacencyFollowsTheUnitsOfAColumn) {
+  // One metric in much larger units than the others (bytes beside gigabytes): column c times
+  // 1e9. B(i, j) is in units of i per unit of j, so row c of B grows by 1e9, column c shrinks by
+  // 1e-9 and nothing else changes; DirectLiNGAM's order is scale-free. (The regressions share
+  // one QR of the ordered columns unless a column looks dependent. A test of dependence against
+  // the largest column instead of each column's own norm took every column beside the big one
+  // for dependent and sent every fit to the slow path; the result was the same.) The other way
+  // round, a column times 1e-9 loses its parents: scikit-learn's LARS stops when the largest
+  // correlation falls below float32's epsilon, an absolute bound that the port keeps.
+  const Sem sem = MakeNonGaussianSem(8, 2000, 0.4, /*laplace=*/true, 5);
+  // A variable with a parent and a child, so that both a row and a column of B are scaled.
+  Eigen::Index c = -1;
+  for (Eigen::Index j = 0; j < 8 && c < 0; ++j) {
+    if ((sem.b.row(j).array() != 0).any() && (sem.b.col(j).array() != 0).any()) c = j;
+  }
+  ASSERT_GE(c, 0);
+  Eigen::MatrixXd scaled = sem.data;
+  scaled.col(c) *= 1e9;
+  LingamOptions o;
+  o.variant = LingamVariant::kDirect;
+  Result<LingamResult> a = FitLingam(sem.data, o);
+  Result<LingamResult> b = FitLingam(scaled, o);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(a->causal_order, b->causal_order);
+  Eigen::MatrixXd expected = a->adjacency;
+  expected.row(c) *= 1e9;
+  expected.col(c) *= 1e-9;
+  EXPECT_GT((expected.array() != 0).count(), 5);
+  for (Eigen::Index i = 0; i < 8; ++i) {
+    for (Eigen::Index j = 0; j < 8; ++j) {
+      EXPECT_EQ(expected(i, j) == 0, b->adjacency(i, j) == 0) << i << "," << j;
+      EXPECT_NEAR(b->adjacency(i, j), expected(i, j), 1e-9 * std::abs(expected(i, j)))
+          << i << "," << j;
+    }
+  }
+}
+
 // ---- Determinism -----------------------------------------------------------------------------
 
 TEST(LingamTest, SameSeedGivesSameOutputWhateverTheThreadCount) {
