@@ -14,6 +14,7 @@
 #include <Eigen/Dense>
 #include <fmt/format.h>
 
+#include "base/log.h"
 #include "base/thread_pool.h"
 #include "stats/dense.h"
 #include "stats/fastica.h"
@@ -701,6 +702,13 @@ Result<LingamResult> FitLingam(const Eigen::MatrixXd& data, const LingamOptions&
     if (!fitted.ok()) return fitted.status().WithPrefix("lingam");
     out.ica_iterations = fitted->iterations;
     out.ica_converged = fitted->converged;
+    if (!fitted->converged) {
+      // scikit-learn's ConvergenceWarning: the graph still comes from the last iterate.
+      Log(LogLevel::kWarning,
+          "lingam: FastICA did not converge in {} iterations (last change {:.3g}, tol {:g}); "
+          "the graph is learnt from the last iterate",
+          fitted->iterations, fitted->change, options.tol);
+    }
     LLMRCA_ASSIGN_OR_RETURN(out.causal_order, CausalOrderFromUnmixing(fitted->components));
   } else {
     LLMRCA_ASSIGN_OR_RETURN(out.causal_order,

@@ -333,6 +333,26 @@ TEST(LingamTest, RejectsDegenerateData) {
   EXPECT_EQ(FitLingam(dependent, LingamOptions{}).status().code(), StatusCode::kDataError);
 }
 
+TEST(IcaLingamTest, ReportsAnUnconvergedFastIcaAndStillGivesAGraph) {
+  // As scikit-learn (a ConvergenceWarning, then the last iterate): FastICA stopped by max_iter
+  // is reported in the result (and logged), and the graph is learnt from where it stopped.
+  const Sem sem = MakeNonGaussianSem(8, 500, 0.4, /*laplace=*/true, 9);
+  LingamOptions o;
+  o.seed = 42;
+  o.max_iter = 1;
+  Result<LingamResult> r = FitLingam(sem.data, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->ica_converged);
+  EXPECT_EQ(r->ica_iterations, 1);
+  EXPECT_EQ(r->causal_order.size(), 8u);
+  EXPECT_EQ(r->adjacency.rows(), 8);
+  o.max_iter = 1000;
+  r = FitLingam(sem.data, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->ica_converged);
+  EXPECT_GT(r->ica_iterations, 1);
+}
+
 TEST(LingamTest, RejectsBadOptions) {
   const Sem sem = MakeNonGaussianSem(4, 50, 0.5, false, 1);
   LingamOptions o;

@@ -169,6 +169,7 @@ Result<FastIcaResult> FastIca(const Eigen::MatrixXd& x, const FastIcaOptions& op
         ((w1.array() * w.array()).rowwise().sum().abs() - 1.0).abs().maxCoeff();
     w = std::move(w1);
     out.iterations = it + 1;
+    out.change = lim;
     if (!w.allFinite()) return Status::DataError("fastica: the unmixing matrix became non-finite");
     if (lim < options.tol) {
       out.converged = true;

@@ -42,6 +42,8 @@ struct FastIcaResult {
   Eigen::VectorXd mean;  // column means of the data
   int iterations = 0;    // scikit-learn's n_iter_
   bool converged = false;
+  // The last iteration's change, max_i ||<w_i, w_i_old>| - 1|: below tol when converged.
+  double change = 0;
 };
 
 // Runs FastICA on `x` (rows = samples, columns = mixed signals). Its products and

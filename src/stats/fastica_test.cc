@@ -45,6 +45,21 @@ Mixture MakeMixture(uint64_t seed) {
   return m;
 }
 
+TEST(FastIcaTest, ReportsAnUnconvergedRun) {
+  // One iteration from a random start: the rows of W turn by far more than tol allows (a change
+  // of 1e-4 is a turn of 0.8 degrees), so the run ends unconverged at max_iter with its change.
+  const Mixture m = MakeMixture(1);
+  FastIcaOptions o;
+  o.seed = 3;
+  o.max_iter = 1;
+  Result<FastIcaResult> r = FastIca(m.mixed, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->converged);
+  EXPECT_EQ(r->iterations, 1);
+  EXPECT_GE(r->change, o.tol);
+  EXPECT_LE(r->change, 1.0);  // |cos| lies in [0, 1]
+}
+
 TEST(FastIcaTest, RecoversTwoSourcesUpToOrderSignAndScale) {
   const Mixture m = MakeMixture(1);
   FastIcaOptions o;
@@ -52,6 +67,7 @@ TEST(FastIcaTest, RecoversTwoSourcesUpToOrderSignAndScale) {
   Result<FastIcaResult> r = FastIca(m.mixed, o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->converged);
+  EXPECT_LT(r->change, o.tol);
   const Eigen::MatrixXd estimated =
       (m.mixed.rowwise() - r->mean.transpose()) * r->components.transpose();
   // Each true source matches one estimated component, a different one for each.
