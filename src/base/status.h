@@ -78,6 +78,15 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  // The value, or `fallback` for an error (where a failed read has a natural default).
+  template <typename U>
+  T value_or(U&& fallback) const& {
+    return ok() ? std::get<0>(data_) : static_cast<T>(std::forward<U>(fallback));
+  }
+  template <typename U>
+  T value_or(U&& fallback) && {
+    return ok() ? std::get<0>(std::move(data_)) : static_cast<T>(std::forward<U>(fallback));
+  }
 
  private:
   std::variant<T, Status> data_;

@@ -97,6 +97,15 @@ TEST(ResultTest, HoldsAnErrorStatus) {
   EXPECT_EQ(r.status().message(), "data: no such case 'x'");
 }
 
+TEST(ResultTest, ValueOrGivesTheValueOrTheFallback) {
+  const Result<std::string> good(std::string("held"));
+  const Result<std::string> bad(Status::IoError("gone"));
+  EXPECT_EQ(good.value_or("fallback"), "held");
+  EXPECT_EQ(bad.value_or("fallback"), "fallback");
+  EXPECT_EQ(Result<std::string>(std::string("moved")).value_or(""), "moved");
+  EXPECT_EQ(Result<int>(Status::NotFound("x")).value_or(7), 7);
+}
+
 TEST(ResultTest, ArrowAndMutableValueReachTheHeldObject) {
   Result<std::string> r = std::string("abc");
   EXPECT_EQ(r->size(), 3u);

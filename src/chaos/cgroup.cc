@@ -4,24 +4,22 @@
 
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "base/file.h"
 #include "base/strings.h"
 
 namespace llmrca::chaos {
 namespace {
 
 bool ReadFile(const std::string& path, std::string& out) {
-  std::ifstream in(path);
-  if (!in) return false;
-  std::stringstream s;
-  s << in.rdbuf();
-  out = s.str();
+  Result<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return false;
+  out = std::move(text).value();
   return true;
 }
 

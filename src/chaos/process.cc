@@ -8,12 +8,12 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "base/file.h"
 #include "base/strings.h"
 
 namespace llmrca::chaos {
@@ -21,15 +21,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Splits a NUL-separated /proc file; kNotFound / kUnavailable from the open's errno.
+// Splits a NUL-separated /proc file; kNotFound when the file is gone (the process ended),
+// kUnavailable when it is there but cannot be read (another user's process).
 Result<std::vector<std::string>> ReadNulList(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return errno == EACCES || errno == EPERM
-               ? Status::Unavailable(fmt::format("cannot read {}: {}", path, std::strerror(errno)))
-               : Status::NotFound(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  Result<std::string> read = ReadFileToString(path);
+  if (!read.ok()) {
+    std::error_code ec;
+    return fs::exists(path, ec) ? Status::Unavailable(read.status().message())
+                                : Status::NotFound(read.status().message());
   }
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string& text = *read;
   std::vector<std::string> out;
   size_t at = 0;
   while (at < text.size()) {
@@ -42,9 +43,7 @@ Result<std::vector<std::string>> ReadNulList(const std::string& path) {
 }
 
 std::string ReadTrimmed(const std::string& path) {
-  std::ifstream in(path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return std::string(Trim(text));
+  return std::string(Trim(ReadFileToString(path).value_or("")));
 }
 
 // Writes all of `data` to `fd`, ignoring EINTR.

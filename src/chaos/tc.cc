@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "base/file.h"
 #include "base/subprocess.h"
 
 namespace llmrca::chaos {
@@ -30,13 +30,6 @@ Command Join(Command a, std::initializer_list<std::string> rest) {
 }
 
 std::string Num(double v) { return fmt::format("{}", v); }
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 }  // namespace
 
@@ -131,7 +124,7 @@ Result<std::string> RunCommand(const std::vector<std::string>& argv) {
     out += *line + "\n";
   }
   const int code = p->Stop(std::chrono::seconds(10));
-  const std::string err = Slurp(err_path);
+  const std::string err = ReadFileToString(err_path).value_or("");
   std::remove(err_path.c_str());
   if (code != 0) {
     std::string cmd;

@@ -22,6 +22,7 @@
 
 #include <fmt/format.h>
 
+#include "base/file.h"
 #include "base/subprocess.h"
 #include "cli/serve_sim_command.h"
 
@@ -64,10 +65,7 @@ bool CanConnect(const std::string& host, int port) {
 }
 
 std::string ReadTail(const std::string& path, size_t bytes) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  const std::string text = s.str();
+  const std::string text = ReadFileToString(path).value_or("");
   return text.size() > bytes ? text.substr(text.size() - bytes) : text;
 }
 

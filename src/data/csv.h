@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/file.h"
 #include "base/status.h"
 #include "data/frame.h"
 
@@ -34,7 +35,7 @@ Result<Frame> ParseMetricsCsv(std::string_view text, std::string_view source,
 // Reads and parses the file at `path`; kIoError if it cannot be read.
 Result<Frame> ReadMetricsCsv(const std::filesystem::path& path, const CsvReadOptions& options = {});
 
-// Reads a whole file into a string; kIoError naming the path and the OS error.
-Result<std::string> ReadFileToString(const std::filesystem::path& path);
+// Reads a whole file into a string; kIoError naming the path and the OS error (base/file.h).
+using llmrca::ReadFileToString;
 
 }  // namespace llmrca::data
