@@ -124,6 +124,7 @@ Result<LearnedGraph> LearnGraph(const Eigen::MatrixXd& data, const LearnOptions&
     l.seed = o.seed;
     l.threads = static_cast<int>(o.threads);
     l.deadline = o.deadline;
+    l.unit_scale_lasso = o.lingam_unit_scale_lasso;
     const std::vector<Eigen::Index> kept = o.lingam_independent_subset
                                                ? IndependentColumns(data)
                                                : std::vector<Eigen::Index>{};

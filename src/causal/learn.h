@@ -48,6 +48,9 @@ struct LearnOptions {
   // standardised residual on the columns kept has relative norm > 1e-8); the others get no edge.
   // false: such data are a kDataError, as in the reference.
   bool lingam_independent_subset = false;
+  // lingam: adaptive-lasso regressions at unit target scale (LingamOptions::unit_scale_lasso);
+  // false: the reference's absolute stopping bound.
+  bool lingam_unit_scale_lasso = false;
   int rank = 10;
   double threshold = 0.3;
   // all

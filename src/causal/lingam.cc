@@ -269,16 +269,25 @@ size_t NumpyArgmin(const std::vector<double>& v) {
 // the centred predictors xc scaled column by column by `scale`, then the knot minimising
 // n log(2 pi s2) + RSS / s2 + log(n) df, s2 = ols_rss / (n - p - 1) the OLS residual variance and
 // df the number of coefficients above machine epsilon. Returns the coefficients of xw.
+// unit_scale: first divide xw and yc by yc's standard deviation (s): gram and xy by s^2, the RSS
+// by s^2. The path's coefficients and the BIC's choice do not change in exact arithmetic; only
+// the reference's absolute bounds (float32 epsilon on alpha) now act at unit scale.
 Result<Eigen::VectorXd> LassoLarsIcBicFromGram(const Eigen::Ref<const Eigen::MatrixXd>& xc,
-                                               const Eigen::VectorXd& scale,
-                                               const Eigen::VectorXd& yc,
-                                               const Eigen::MatrixXd& gram,
-                                               const Eigen::VectorXd& xy, double ols_rss) {
+                                               const Eigen::VectorXd& scale_in,
+                                               const Eigen::VectorXd& yc_in,
+                                               const Eigen::MatrixXd& gram_in,
+                                               const Eigen::VectorXd& xy_in, double ols_rss_in,
+                                               bool unit_scale) {
   const Eigen::Index n = xc.rows(), p = xc.cols();
   if (n <= p + 1) {
     return Status::DataError(fmt::format(
         "lingam: adaptive lasso: {} rows for {} predictors, need more than predictors + 1", n, p));
   }
+  const double sd = std::sqrt(yc_in.squaredNorm() / static_cast<double>(n));
+  const double s = unit_scale && sd > 0 && std::isfinite(sd) ? 1.0 / sd : 1.0;
+  const Eigen::VectorXd scale = scale_in * s, yc = yc_in * s, xy = xy_in * (s * s);
+  const Eigen::MatrixXd gram = gram_in * (s * s);
+  const double ols_rss = ols_rss_in * (s * s);
   LLMRCA_ASSIGN_OR_RETURN(const LarsPath path, LassoLarsPath(gram, xy, static_cast<double>(n)));
   const double nd = static_cast<double>(n);
   const double noise_variance = ols_rss / static_cast<double>(n - p - 1);
@@ -308,7 +317,7 @@ Result<Eigen::VectorXd> LassoLarsIcBicFromGram(const Eigen::Ref<const Eigen::Mat
 // `ols_resid`, when not empty, is the residual of the OLS fit of y on x with intercept, known to
 // the caller (column scaling leaves it unchanged up to rounding); empty: computed here.
 Result<Eigen::VectorXd> LassoLarsIcBic(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
-                                       const Eigen::VectorXd& known_ols_resid) {
+                                       const Eigen::VectorXd& known_ols_resid, bool unit_scale) {
   const Eigen::Index n = x.rows(), p = x.cols();
   if (n <= p + 1) {
     return Status::DataError(fmt::format(
@@ -321,7 +330,7 @@ Result<Eigen::VectorXd> LassoLarsIcBic(const Eigen::MatrixXd& x, const Eigen::Ve
   const double ols_rss = known_ols_resid.size() == n
                              ? known_ols_resid.squaredNorm()
                              : (yc - xc * LeastSquares(xc, yc)).squaredNorm();
-  return LassoLarsIcBicFromGram(xc, Eigen::VectorXd::Ones(p), yc, gram, xy, ols_rss);
+  return LassoLarsIcBicFromGram(xc, Eigen::VectorXd::Ones(p), yc, gram, xy, ols_rss, unit_scale);
 }
 
 // ---- Shared: the adjacency matrix from a causal order ----------------------------------------
@@ -362,7 +371,7 @@ OrderedDesign MakeOrderedDesign(const Eigen::MatrixXd& x, const std::vector<int>
 // design; nullopt when the shortcut does not apply (dependent columns or a zero OLS weight) and
 // the caller must fit from scratch.
 Result<std::optional<Eigen::VectorXd>> AdaptiveLassoOnPrefix(const OrderedDesign& s,
-                                                             Eigen::Index i) {
+                                                             Eigen::Index i, bool unit_scale) {
   const Eigen::Index p = i;
   if (i >= s.r.rows()) return std::optional<Eigen::VectorXd>();
   for (Eigen::Index k = 0; k <= i; ++k) {
@@ -379,14 +388,16 @@ Result<std::optional<Eigen::VectorXd>> AdaptiveLassoOnPrefix(const OrderedDesign
   const double ols_rss = s.r(i, i) * s.r(i, i);
   LLMRCA_ASSIGN_OR_RETURN(
       const Eigen::VectorXd coef,
-      LassoLarsIcBicFromGram(s.centred.leftCols(p), weight, s.centred.col(i), gram, xy, ols_rss));
+      LassoLarsIcBicFromGram(s.centred.leftCols(p), weight, s.centred.col(i), gram, xy, ols_rss,
+                             unit_scale));
   return std::optional<Eigen::VectorXd>(coef.cwiseProduct(weight));
 }
 
 // _BaseLiNGAM._estimate_adjacency_matrix: each variable regressed on all earlier ones in the
 // causal order by the adaptive lasso; B(target, predictor) = coefficient.
 Result<Eigen::MatrixXd> AdjacencyFromOrder(const Eigen::MatrixXd& x, const std::vector<int>& order,
-                                           int threads, const Deadline& deadline) {
+                                           int threads, bool unit_scale,
+                                           const Deadline& deadline) {
   const Eigen::Index d = x.cols();
   Eigen::MatrixXd b = Eigen::MatrixXd::Zero(d, d);
   if (order.size() < 2) return b;
@@ -399,7 +410,7 @@ Result<Eigen::MatrixXd> AdjacencyFromOrder(const Eigen::MatrixXd& x, const std::
     statuses[i] = deadline.Check("lingam");
     if (!statuses[i].ok()) return;
     Result<std::optional<Eigen::VectorXd>> shortcut =
-        AdaptiveLassoOnPrefix(design, static_cast<Eigen::Index>(i));
+        AdaptiveLassoOnPrefix(design, static_cast<Eigen::Index>(i), unit_scale);
     if (!shortcut.ok()) {
       statuses[i] = shortcut.status();
       return;
@@ -409,7 +420,7 @@ Result<Eigen::MatrixXd> AdjacencyFromOrder(const Eigen::MatrixXd& x, const std::
       return;
     }
     Result<Eigen::VectorXd> c = AdaptiveLassoCoefficients(
-        x, std::span<const int>(order.data(), i), order[i]);
+        x, std::span<const int>(order.data(), i), order[i], unit_scale);
     if (c.ok()) {
       coefs[i] = std::move(c).value();
     } else {
@@ -617,7 +628,8 @@ Status CheckData(const Eigen::MatrixXd& x) {
 }  // namespace
 
 Result<Eigen::VectorXd> AdaptiveLassoCoefficients(const Eigen::MatrixXd& data,
-                                                  std::span<const int> predictors, int target) {
+                                                  std::span<const int> predictors, int target,
+                                                  bool unit_scale) {
   const Eigen::Index d = data.cols();
   auto valid = [&](int c) { return c >= 0 && c < d; };
   if (!valid(target) || !std::all_of(predictors.begin(), predictors.end(), valid) ||
@@ -639,7 +651,7 @@ Result<Eigen::VectorXd> AdaptiveLassoCoefficients(const Eigen::MatrixXd& data,
   Eigen::VectorXd ols_resid;
   if ((weight.array() > 0).all()) ols_resid = yc - xc * ols;
   LLMRCA_ASSIGN_OR_RETURN(const Eigen::VectorXd coef,
-                          LassoLarsIcBic(xp * weight.asDiagonal(), y, ols_resid));
+                          LassoLarsIcBic(xp * weight.asDiagonal(), y, ols_resid, unit_scale));
   return Eigen::VectorXd(coef.cwiseProduct(weight));
 }
 
@@ -715,7 +727,8 @@ Result<LingamResult> FitLingam(const Eigen::MatrixXd& data, const LingamOptions&
                             DirectLingamOrder(data, options.threads, options.deadline));
   }
   LLMRCA_ASSIGN_OR_RETURN(
-      out.adjacency, AdjacencyFromOrder(data, out.causal_order, options.threads, options.deadline));
+      out.adjacency, AdjacencyFromOrder(data, out.causal_order, options.threads,
+                                        options.unit_scale_lasso, options.deadline));
   return out;
 }
 

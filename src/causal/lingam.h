@@ -27,6 +27,13 @@
 //   Eigen's order rather than NumPy's pairwise order (last-bit differences).
 // - Degenerate inputs the reference crashes on or turns into garbage (too few rows, a constant or
 //   non-finite column, linearly dependent columns for ICA) are a kDataError.
+// - With unit_scale_lasso (LingamOptions), each adaptive-lasso regression runs on its target and
+//   weighted predictors divided by the target's standard deviation, and its coefficients are
+//   unchanged by that (the Lasso path and the BIC's choice are scale-free). scikit-learn's LARS
+//   stops where the largest correlation per sample falls to float32's epsilon (1.2e-7), an
+//   absolute bound: a metric with a standard deviation below about 3.5e-4 (a ratio that barely
+//   moves, a rate in small units) gets no parents there, whatever its data. Off: the reference's
+//   behaviour.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +59,9 @@ struct LingamOptions {
   // Threads for DirectLiNGAM's pairwise measures and the per-variable lasso fits; the output does
   // not depend on it.
   int threads = 1;
+  // Fit each adaptive-lasso regression at unit target scale (see the deviations above); false:
+  // the reference's absolute stopping bound.
+  bool unit_scale_lasso = false;
   Deadline deadline;
 };
 
@@ -81,7 +91,9 @@ Result<std::vector<int>> CausalOrderFromUnmixing(const Eigen::MatrixXd& w_ica);
 // weighted predictors picks the sparse fit; returns its coefficients times the weights, one per
 // predictor. Needs rows > predictors + 1 (kDataError otherwise, as scikit-learn's noise-variance
 // estimate) and valid, distinct column indices (kInvalidArgument).
+// unit_scale: the regression at unit target scale (LingamOptions::unit_scale_lasso).
 Result<Eigen::VectorXd> AdaptiveLassoCoefficients(const Eigen::MatrixXd& data,
-                                                  std::span<const int> predictors, int target);
+                                                  std::span<const int> predictors, int target,
+                                                  bool unit_scale = false);
 
 }  // namespace llmrca::causal

@@ -256,42 +256,83 @@ TEST(DirectLingamTest, RecoversANonGaussianSem) {
   EXPECT_LT((r->adjacency - sem.b).cwiseAbs().maxCoeff(), 0.1);
 }
 
-TEST(LingamTest, AdjacencyFollowsTheUnitsOfAColumn) {
-  // One metric in much larger units than the others (bytes beside gigabytes): column c times
-  // 1e9. B(i, j) is in units of i per unit of j, so row c of B grows by 1e9, column c shrinks by
-  // 1e-9 and nothing else changes; DirectLiNGAM's order is scale-free. (The regressions share
-  // one QR of the ordered columns unless a column looks dependent. A test of dependence against
-  // the largest column instead of each column's own norm took every column beside the big one
-  // for dependent and sent every fit to the slow path; the result was the same.) The other way
-  // round, a column times 1e-9 loses its parents: scikit-learn's LARS stops when the largest
-  // correlation falls below float32's epsilon, an absolute bound that the port keeps.
-  const Sem sem = MakeNonGaussianSem(8, 2000, 0.4, /*laplace=*/true, 5);
-  // A variable with a parent and a child, so that both a row and a column of B are scaled.
-  Eigen::Index c = -1;
-  for (Eigen::Index j = 0; j < 8 && c < 0; ++j) {
-    if ((sem.b.row(j).array() != 0).any() && (sem.b.col(j).array() != 0).any()) c = j;
+// A variable of the SEM with a parent and a child, so that rescaling it moves both a row and a
+// column of B; -1 when there is none.
+Eigen::Index NodeWithParentAndChild(const Sem& sem) {
+  for (Eigen::Index j = 0; j < sem.b.rows(); ++j) {
+    if ((sem.b.row(j).array() != 0).any() && (sem.b.col(j).array() != 0).any()) return j;
   }
-  ASSERT_GE(c, 0);
+  return -1;
+}
+
+// Fits DirectLiNGAM to the data and to the data with column c times `factor`, and expects the
+// same order and B with row c times factor and column c divided by it (B(i, j) is in units of i
+// per unit of j), to 1e-9 relative. Returns B of the unscaled data.
+Eigen::MatrixXd ExpectAdjacencyFollowsRescaling(const Sem& sem, Eigen::Index c, double factor,
+                                                LingamOptions o) {
   Eigen::MatrixXd scaled = sem.data;
-  scaled.col(c) *= 1e9;
-  LingamOptions o;
+  scaled.col(c) *= factor;
   o.variant = LingamVariant::kDirect;
   Result<LingamResult> a = FitLingam(sem.data, o);
   Result<LingamResult> b = FitLingam(scaled, o);
-  ASSERT_TRUE(a.ok()) << a.status().ToString();
-  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_TRUE(b.ok()) << b.status().ToString();
+  if (!a.ok() || !b.ok()) return {};
   EXPECT_EQ(a->causal_order, b->causal_order);
   Eigen::MatrixXd expected = a->adjacency;
-  expected.row(c) *= 1e9;
-  expected.col(c) *= 1e-9;
-  EXPECT_GT((expected.array() != 0).count(), 5);
-  for (Eigen::Index i = 0; i < 8; ++i) {
-    for (Eigen::Index j = 0; j < 8; ++j) {
+  expected.row(c) *= factor;
+  expected.col(c) /= factor;
+  EXPECT_TRUE((expected.row(c).array() != 0).any());  // c has parents to keep
+  EXPECT_TRUE((expected.col(c).array() != 0).any());  // and children
+  for (Eigen::Index i = 0; i < expected.rows(); ++i) {
+    for (Eigen::Index j = 0; j < expected.cols(); ++j) {
       EXPECT_EQ(expected(i, j) == 0, b->adjacency(i, j) == 0) << i << "," << j;
       EXPECT_NEAR(b->adjacency(i, j), expected(i, j), 1e-9 * std::abs(expected(i, j)))
           << i << "," << j;
     }
   }
+  return a->adjacency;
+}
+
+TEST(LingamTest, AdjacencyFollowsTheUnitsOfAColumn) {
+  // One metric in much larger units than the others (bytes beside gigabytes): column c times
+  // 1e9; DirectLiNGAM's order is scale-free. (The regressions share one QR of the ordered
+  // columns unless a column looks dependent. A test of dependence against the largest column
+  // instead of each column's own norm took every column beside the big one for dependent and
+  // sent every fit to the slow path; the result was the same.) The other way round:
+  // ATargetInTinyUnitsKeepsItsParentsAtUnitScale.
+  const Sem sem = MakeNonGaussianSem(8, 2000, 0.4, /*laplace=*/true, 5);
+  const Eigen::Index c = NodeWithParentAndChild(sem);
+  ASSERT_GE(c, 0);
+  ExpectAdjacencyFollowsRescaling(sem, c, 1e9, LingamOptions());
+}
+
+TEST(LingamTest, ATargetInTinyUnitsKeepsItsParentsAtUnitScale) {
+  // Column c times 1e-9 (standard deviation about 1e-9). scikit-learn's LARS stops as soon as
+  // the largest correlation per sample is below float32's epsilon, 1.2e-7: about var(c) here, so
+  // in the reference c gets no parents at all. With unit_scale_lasso (the default of the RCA
+  // methods and `llmrca graph`) the regression runs at unit scale and B follows the units.
+  const Sem sem = MakeNonGaussianSem(8, 2000, 0.4, /*laplace=*/true, 5);
+  const Eigen::Index c = NodeWithParentAndChild(sem);
+  ASSERT_GE(c, 0);
+  LingamOptions o;
+  o.unit_scale_lasso = true;
+  const Eigen::MatrixXd unit_scale_b = ExpectAdjacencyFollowsRescaling(sem, c, 1e-9, o);
+  ASSERT_EQ(unit_scale_b.rows(), 8);
+  Eigen::MatrixXd tiny = sem.data;
+  tiny.col(c) *= 1e-9;
+  o.variant = LingamVariant::kDirect;
+  // The reference's arithmetic: no parents for c; its children keep theirs.
+  o.unit_scale_lasso = false;
+  Result<LingamResult> ref = FitLingam(tiny, o);
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  EXPECT_TRUE((ref->adjacency.row(c).array() == 0).all()) << ref->adjacency.row(c);
+  EXPECT_EQ((ref->adjacency.col(c).array() != 0).count(),
+            (unit_scale_b.col(c).array() != 0).count());
+  // At ordinary scales the two agree.
+  Result<LingamResult> plain = FitLingam(sem.data, o);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_TRUE(plain->adjacency.isApprox(unit_scale_b, 1e-12));
 }
 
 // ---- Determinism -----------------------------------------------------------------------------

@@ -100,6 +100,7 @@ Status RunGraph(const GraphOptions& o) {
                                                : causal::GrangerTest::kSsrF;
   l.lingam = o.lingam == "direct" ? causal::LingamVariant::kDirect : causal::LingamVariant::kIca;
   l.lingam_independent_subset = true;
+  l.lingam_unit_scale_lasso = true;
   l.threads = static_cast<size_t>(o.threads);
   if (o.timeout_s > 0) l.deadline = Deadline::In(std::chrono::duration<double>(o.timeout_s));
   LLMRCA_ASSIGN_OR_RETURN(causal::LearnedGraph learned, causal::LearnGraph(data, l));

@@ -181,6 +181,7 @@ causal::LearnOptions LearnOptionsFrom(std::string_view builder, const Params& p,
   o.deadline = ctx.deadline;
   o.pseudo_inverse_fallback = !compat;  // the reference fails on a singular correlation matrix
   o.lingam_independent_subset = !compat;  // the reference's FastICA fails on dependent columns
+  o.lingam_unit_scale_lasso = !compat;    // the reference's LARS stop is absolute
   if (builder == "pc" || builder == "fci") {
     o.alpha = p.Double("alpha");
     o.depth = static_cast<int>(p.Int("depth"));

@@ -14,11 +14,14 @@
 //  - Singular data do not end the run: Fisher-z falls back to the pseudo-inverse of a singular
 //    correlation sub-matrix, and LiNGAM learns on a maximal linearly independent subset of the
 //    columns (the others get no edge), where the reference fails.
+//  - LiNGAM's adaptive-lasso regressions run at unit target scale: the reference's LARS stops at
+//    an absolute bound (float32 epsilon on the correlation per sample), so a metric with a
+//    standard deviation under about 3.5e-4 gets no parents there.
 // compat=rcaeval reproduces the reference exactly: its preprocessing (`_mem` / 1e6), its
 // adjacency conversions, pc_pagerank's pairing of scores with the wrong names when nodes are
 // isolated, fci_pagerank's iteration cap (the number of columns), Granger's mean p of four
-// tests, the uniform walk of numpy's default_rng(0), and the column order when a Granger or
-// LiNGAM graph is empty.
+// tests, the uniform walk of numpy's default_rng(0), LARS's absolute stopping bound, and the
+// column order when a Granger or LiNGAM graph is empty.
 #pragma once
 
 #include <memory>
