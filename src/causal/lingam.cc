@@ -360,9 +360,10 @@ OrderedDesign MakeOrderedDesign(const Eigen::MatrixXd& x, const std::vector<int>
   Eigen::HouseholderQR<Eigen::MatrixXd> qr(s.centred);
   s.r = qr.matrixQR().topRows(std::min(n, d)).triangularView<Eigen::Upper>();
   // |R(k, k)| is the norm of the part of column k outside the span of the columns before it, so
-  // it is compared with column k's own norm: a metric in small units beside one in large units (percent beside bytes) must
-  // not count as dependent. The bound is far looser than the rounding level at which Eigen's
-  // CompleteOrthogonalDecomposition (LeastSquares) drops a pivot, so borderline cases go to it.
+  // it is compared with column k's own norm: a metric in small units beside one in large units
+  // (percent beside bytes) must not count as dependent. The bound is far looser than the
+  // rounding level at which Eigen's CompleteOrthogonalDecomposition (LeastSquares) drops a
+  // pivot, so borderline cases go to it.
   s.rank_tol = 1e-8 * s.centred.colwise().norm().transpose();
   return s;
 }
