@@ -39,6 +39,20 @@ Eigen::MatrixXd SemData(int metrics, int rows, uint64_t seed, bool laplace_noise
   return x;
 }
 
+// Learns the graph of x once per benchmark iteration.
+void RunLearnGraph(benchmark::State& state, const Eigen::MatrixXd& x,
+                   const llmrca::causal::LearnOptions& o) {
+  for (auto _ : state) {
+    auto g = llmrca::causal::LearnGraph(x, o);
+    if (!g.ok()) {
+      state.SkipWithError(g.status().message().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(g->graph.NumEdges());
+  }
+  state.counters["threads"] = static_cast<double>(o.threads);
+}
+
 // range(0) metrics, range(1) rows, range(2) threads (0: all hardware threads), range(3) edges
 // per node.
 void BM_Learn(benchmark::State& state, const char* algo) {
@@ -49,15 +63,7 @@ void BM_Learn(benchmark::State& state, const char* algo) {
   llmrca::causal::LearnOptions o;
   o.algo = algo;
   o.threads = state.range(2) > 0 ? static_cast<size_t>(state.range(2)) : llmrca::HardwareThreads();
-  for (auto _ : state) {
-    auto g = llmrca::causal::LearnGraph(x, o);
-    if (!g.ok()) {
-      state.SkipWithError(g.status().message().c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(g->graph.NumEdges());
-  }
-  state.counters["threads"] = static_cast<double>(o.threads);
+  RunLearnGraph(state, x, o);
 }
 
 // The sizes (20, 50, 200 metrics x 1,000 rows) on all threads and on one, then the
@@ -89,15 +95,7 @@ void BM_LingamMixedUnits(benchmark::State& state) {
   llmrca::causal::LearnOptions o;
   o.algo = "lingam";
   o.threads = llmrca::HardwareThreads();
-  for (auto _ : state) {
-    auto g = llmrca::causal::LearnGraph(x, o);
-    if (!g.ok()) {
-      state.SkipWithError(g.status().message().c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(g->graph.NumEdges());
-  }
-  state.counters["threads"] = static_cast<double>(o.threads);
+  RunLearnGraph(state, x, o);
 }
 BENCHMARK(BM_LingamMixedUnits)->ArgName("metrics")->Arg(50)->Arg(200)->Unit(benchmark::kMillisecond)->Iterations(1);
 

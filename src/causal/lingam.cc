@@ -286,8 +286,10 @@ Result<Eigen::VectorXd> LassoLarsIcBicFromGram(const Eigen::Ref<const Eigen::Mat
   const double sd = std::sqrt(yc_in.squaredNorm() / static_cast<double>(n));
   const double s = unit_scale && sd > 0 && std::isfinite(sd) ? 1.0 / sd : 1.0;
   const Eigen::VectorXd scale = scale_in * s, yc = yc_in * s, xy = xy_in * (s * s);
-  const Eigen::MatrixXd gram = gram_in * (s * s);
   const double ols_rss = ols_rss_in * (s * s);
+  Eigen::MatrixXd scaled_gram;  // a copy only when the scale changes
+  if (s != 1.0) scaled_gram = gram_in * (s * s);
+  const Eigen::MatrixXd& gram = s != 1.0 ? scaled_gram : gram_in;
   LLMRCA_ASSIGN_OR_RETURN(const LarsPath path, LassoLarsPath(gram, xy, static_cast<double>(n)));
   const double nd = static_cast<double>(n);
   const double noise_variance = ols_rss / static_cast<double>(n - p - 1);
